@@ -1,0 +1,24 @@
+# INTERFACE targets linked PRIVATE by first-party targets only (ccache's pattern):
+# third-party headers never see our warning flags.
+add_library(fluxboot_settings INTERFACE)
+target_compile_features(fluxboot_settings INTERFACE cxx_std_20)
+
+add_library(fluxboot_warnings INTERFACE)
+target_compile_options(fluxboot_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Wunused -Woverloaded-virtual -Wnull-dereference -Wformat=2 -Wimplicit-fallthrough)
+if(FLUXBOOT_WERROR)
+  target_compile_options(fluxboot_warnings INTERFACE -Werror)
+endif()
+
+add_library(fluxboot_sanitizers INTERFACE)
+if(FLUXBOOT_SANITIZE)
+  target_compile_options(fluxboot_sanitizers INTERFACE
+    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(fluxboot_sanitizers INTERFACE -fsanitize=address,undefined)
+endif()
+
+# One call per first-party target.
+function(fluxboot_target_defaults target)
+  target_link_libraries(${target} PRIVATE fluxboot_settings fluxboot_warnings fluxboot_sanitizers)
+endfunction()

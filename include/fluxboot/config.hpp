@@ -1,0 +1,68 @@
+#pragma once
+// fluxboot.yaml (optional, at the repository root) and the repository layout it overrides.
+// Every key is documented in docs/configuration.md; unknown keys are errors.
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fluxboot {
+
+struct NodeSpec {
+  std::string hostname;                 // may be empty when only an address is known
+  std::string address;                  // IPv4/IPv6 literal or DNS hostname
+  bool control_plane = false;
+  std::filesystem::path config_file;    // absolute path of the Talos machine config
+};
+
+// Relative paths are relative to the repository root; Config::abs() resolves them.
+struct Paths {
+  std::filesystem::path apps = "kubernetes/apps";
+  std::filesystem::path talconfig = "talos/talconfig.yaml";
+  std::filesystem::path clusterconfig = "talos/clusterconfig";
+  std::filesystem::path resources_template = "bootstrap/resources.yaml.j2";
+  std::filesystem::path crds_helmfile = "bootstrap/helmfile.d/00-crds.yaml";
+  std::filesystem::path apps_helmfile = "bootstrap/helmfile.d/01-apps.yaml";
+  std::filesystem::path cluster_kustomization = "kubernetes/flux/cluster/ks.yaml";
+  std::filesystem::path age_key = "age.key";
+  // {namespace} and {name} are replaced; the values reader's entry point.
+  std::string helmrelease = "kubernetes/apps/{namespace}/{name}/app/helmrelease.yaml";
+  std::filesystem::path kubeconfig = "kubeconfig";
+  std::filesystem::path talosconfig = "talos/clusterconfig/talosconfig";
+};
+
+struct Tools {
+  std::string talosctl = "talosctl";
+  std::string kubectl = "kubectl";
+  std::string helmfile = "helmfile";
+  std::string helm = "helm";
+  std::string sops = "sops";
+};
+
+struct Config {
+  std::filesystem::path root;                     // absolute repository root
+  std::optional<std::filesystem::path> file;      // fluxboot.yaml when one was read
+  Paths paths;
+  Tools tools;
+  std::string field_manager = "fluxboot";
+  std::string kube_context_name = "main";         // --force-context-name for `talosctl kubeconfig`
+  int talos_parallelism = 4;                      // concurrent apply-config calls
+  std::map<std::string, std::chrono::milliseconds> stage_timeouts;  // stage name → deadline
+  std::optional<std::vector<NodeSpec>> nodes;     // explicit inventory (fluxboot.yaml `nodes:`)
+  std::string flux_namespace = "flux-system";
+  std::string flux_instance = "flux";             // FluxInstance name waited on by apps
+
+  std::filesystem::path abs(const std::filesystem::path& p) const {
+    return p.is_absolute() ? p : root / p;
+  }
+  // Configured deadline of a stage, or `fallback`.
+  std::chrono::milliseconds timeout_for(const std::string& stage,
+                                        std::chrono::milliseconds fallback) const {
+    auto it = stage_timeouts.find(stage);
+    return it == stage_timeouts.end() ? fallback : it->second;
+  }
+};
+
+}  // namespace fluxboot

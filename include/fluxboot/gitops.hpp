@@ -1,0 +1,62 @@
+#pragma once
+// Reading the GitOps repository. yaml-cpp is confined to src/gitops/; everything here returns
+// plain structs. Every error is an InputError naming the file (and line where there is one).
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fluxboot/config.hpp"
+#include "fluxboot/error.hpp"
+
+namespace fluxboot::gitops {
+
+// Reads <root>/fluxboot.yaml if present (defaults otherwise). Unknown keys, wrong types and bad
+// durations are all reported together (InputError).
+Config load_config(const std::filesystem::path& root);
+
+// Node inventory, in this order of precedence: config.nodes, talos/talconfig.yaml (talhelper),
+// the talosconfig's current context (nodes, else endpoints). Validates that every address is an
+// IP or hostname and that every node has a machine config file; reports all problems at once.
+std::vector<NodeSpec> load_inventory(const Config& config,
+                                     const std::filesystem::path& talosconfig);
+// Cluster name from talconfig.yaml clusterName (empty when unknown).
+std::string cluster_name(const Config& config);
+
+bool is_dns1123_label(const std::string& name);
+bool is_valid_host(const std::string& address);   // IPv4, IPv6 or RFC 1123 hostname
+
+// One Namespace per directory under paths.apps, sorted by name: from <dir>/namespace.yaml's
+// `kind: Namespace` document when present (labels/annotations kept), else a bare Namespace.
+struct NamespaceManifest {
+  std::string name;
+  std::string json;   // one JSON object: apiVersion v1, kind Namespace, metadata{name,labels,annotations}
+  bool from_file = false;
+};
+std::vector<NamespaceManifest> collect_namespaces(const Config& config);
+
+// A multi-document YAML stream split into documents, keeping each document's original text.
+struct YamlDocument {
+  std::string text;       // original text of the document, without the '---' separator
+  std::string kind;       // top-level `kind`, empty when absent
+  std::string api_version;
+  std::string name;       // metadata.name
+  std::string ns;         // metadata.namespace
+  int line = 1;           // 1-based line where the document starts in the stream
+};
+// Throws InputError naming `source` and the line on malformed YAML. Empty documents are dropped.
+std::vector<YamlDocument> split_documents(const std::string& stream, const std::string& source);
+
+// Renders bootstrap/resources.yaml.j2 (the minijinja subset: {{ ENV.X }}, filters default,
+// indent, b64encode, trim; for over literal lists; if/else; comments; trim/lstrip blocks).
+// `env` supplies ENV. An unset variable without default throws InputError naming the variable,
+// `source` and the line.
+std::string render_template(const std::string& text, const std::map<std::string, std::string>& env,
+                            const std::string& source);
+
+// Secret values found in a rendered manifest stream (Secret data/stringData values, decoded
+// and encoded), for the Redactor.
+std::vector<std::string> secret_values(const std::vector<YamlDocument>& docs);
+
+}  // namespace fluxboot::gitops

@@ -1,0 +1,84 @@
+#pragma once
+// The one seam through which fluxboot starts other programs (talosctl, kubectl, helmfile, sops).
+// argv only: no shell is ever involved, so nothing user-controlled can be interpolated.
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace fluxboot {
+class Redactor;
+}
+
+namespace fluxboot::process {
+
+struct Command {
+  std::vector<std::string> argv;                            // argv[0] resolved or looked up on PATH
+  std::optional<std::string> input;                         // written to stdin, then stdin is closed
+  std::vector<std::pair<std::string, std::string>> env;     // set/override in the child
+  std::filesystem::path cwd;                                // empty: inherit
+  std::chrono::milliseconds timeout{0};                     // 0: none (still cancellable)
+  std::chrono::milliseconds grace{2000};                    // SIGTERM → SIGKILL delay on timeout
+  bool mutating = true;         // false: a read-only probe that dry-run may still execute
+  bool input_is_secret = false; // stdin holds secret material: never log or print it
+  std::string label;            // short name for logs, e.g. "talosctl apply-config cp-1"
+};
+
+struct Result {
+  int exit_code = -1;            // exit status; -1 when killed by a signal or not started
+  int term_signal = 0;           // signal that ended the child, 0 if it exited
+  bool timed_out = false;        // killed because Command::timeout passed
+  bool cancelled = false;        // killed because fluxboot was interrupted
+  bool dry_run = false;          // not executed: recorded by the dry-run runner
+  std::string out;               // complete stdout
+  std::string err;               // stderr (last 64 KiB)
+  std::chrono::milliseconds elapsed{0};
+
+  bool ok() const noexcept { return exit_code == 0 && !timed_out && !cancelled; }
+  // Last `max_lines` non-empty lines of stderr (stdout when stderr is empty), joined with "\n".
+  std::string tail(std::size_t max_lines = 15) const;
+};
+
+// Called for each complete line the child writes (without the newline), as it arrives.
+using LineSink = std::function<void(bool is_stderr, std::string_view line)>;
+
+class Runner {
+ public:
+  virtual ~Runner() = default;
+  // Runs to completion (or timeout/cancellation). Never throws for a non-zero exit; throws
+  // ToolMissingError if argv[0] cannot be found/executed. Thread-safe: stages run several
+  // commands in parallel through one runner.
+  virtual Result run(const Command& cmd, const LineSink& sink = {}) = 0;
+};
+
+// posix_spawn in a new process group, separate stdout/stderr pipes, one poll loop per run.
+std::unique_ptr<Runner> make_real_runner();
+
+// Dry-run: mutating commands are reported through `record` and return a successful empty Result
+// with dry_run=true; read-only commands (mutating=false) are delegated to `inner`.
+std::unique_ptr<Runner> make_dry_runner(Runner& inner, std::function<void(const Command&)> record);
+
+// Signal handling (SIGINT, SIGTERM): the handler only stores the signal and writes a byte to a
+// self-pipe. First signal: running children's groups receive it and runs end as cancelled.
+// Second signal: children are SIGKILLed at once.
+void install_signal_handlers();
+int pending_signal() noexcept;      // 0, SIGINT or SIGTERM
+bool interrupted() noexcept;        // pending_signal() != 0
+void reset_signal_state_for_tests() noexcept;
+// Sleeps up to `d`, returning early (false) if a signal arrives. true: slept the whole time.
+bool interruptible_sleep(std::chrono::milliseconds d);
+
+// Shell-quotes one word for display ('it'\''s'); never used to run anything.
+std::string shell_quote(std::string_view word);
+// The argv as one display line, each word quoted, each secret masked by `redactor` when given.
+std::string format_argv(const std::vector<std::string>& argv, const Redactor* redactor = nullptr);
+
+// PATH lookup of an executable name (or a path containing '/', checked for exec permission).
+std::optional<std::filesystem::path> find_executable(std::string_view name);
+
+}  // namespace fluxboot::process

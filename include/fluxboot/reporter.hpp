@@ -1,0 +1,94 @@
+#pragma once
+// Everything fluxboot tells the user goes through the Reporter: human lines on stderr (or stdout
+// in text mode), one JSON object per event on stdout with --log-format json, and the full debug
+// log file. Every string passes through the Redactor before it is written anywhere.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fluxboot/process.hpp"
+#include "fluxboot/redact.hpp"
+
+namespace fluxboot {
+
+enum class LogFormat { Text, Json };
+enum class Verbosity { Quiet = 0, Normal = 1, Verbose = 2 };
+
+enum class StageOutcome { Ok, Skipped, Failed, Planned, NotRun };
+std::string_view to_string(StageOutcome o);
+
+struct StageSummary {
+  std::string name;
+  StageOutcome outcome = StageOutcome::NotRun;
+  std::chrono::milliseconds elapsed{0};
+  std::string detail;   // one line: what was done, why skipped, or the error
+};
+
+struct ReporterOptions {
+  LogFormat format = LogFormat::Text;
+  Verbosity verbosity = Verbosity::Normal;
+  std::FILE* human = stderr;     // human-readable lines
+  std::FILE* json = stdout;      // JSON events (format == Json)
+  std::filesystem::path debug_log;  // empty: no debug log file
+  bool color = false;
+};
+
+class Reporter {
+ public:
+  Reporter(ReporterOptions options, Redactor& redactor);
+  ~Reporter();
+  Reporter(const Reporter&) = delete;
+  Reporter& operator=(const Reporter&) = delete;
+
+  void stage_started(int index, int total, std::string_view stage, std::string_view title);
+  void stage_skipped(std::string_view stage, std::string_view reason);
+  void stage_finished(std::string_view stage, std::chrono::milliseconds elapsed,
+                      std::string_view detail);
+  void stage_failed(std::string_view stage, std::chrono::milliseconds elapsed,
+                    std::string_view error, int exit_code);
+
+  void command_started(std::string_view stage, const process::Command& cmd);
+  void command_exited(std::string_view stage, const process::Command& cmd,
+                      const process::Result& result);
+  // One line of a child's output: debug log always, console only with --verbose.
+  void command_output(std::string_view label, bool is_stderr, std::string_view line);
+  // Dry-run: the command that would run (argv quoted, secrets masked; stdin summarised).
+  void planned(std::string_view stage, const process::Command& cmd);
+
+  // "[4/8] wait: 3/5 nodes registered (12s)". Repeated identical messages are not re-printed.
+  void progress(std::string_view stage, std::string_view message);
+  void info(std::string_view stage, std::string_view message);
+  void warn(std::string_view stage, std::string_view message);
+  void debug(std::string_view stage, std::string_view message);
+  void error(std::string_view message);
+
+  void summary(const std::vector<StageSummary>& stages, std::chrono::milliseconds total,
+               int exit_code);
+
+  const std::filesystem::path& debug_log_path() const { return options_.debug_log; }
+  Redactor& redactor() { return redactor_; }
+  LogFormat format() const { return options_.format; }
+
+ private:
+  void emit_json(const std::string& json_line);
+  void human_line(Verbosity min, const std::string& line);
+  void file_line(std::string_view level, std::string_view line);
+  std::string stage_prefix(std::string_view stage) const;
+
+  ReporterOptions options_;
+  Redactor& redactor_;
+  std::mutex mu_;
+  std::FILE* debug_file_ = nullptr;
+  std::chrono::steady_clock::time_point start_;
+  std::string current_stage_;
+  int current_index_ = 0;
+  int total_ = 0;
+  std::string last_progress_;
+};
+
+}  // namespace fluxboot
