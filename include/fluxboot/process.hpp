@@ -57,6 +57,11 @@ class Runner {
 };
 
 // posix_spawn in a new process group, separate stdout/stderr pipes, one poll loop per run.
+// stdin is /dev/null unless Command::input is set. argv[0] without '/' is looked up on PATH
+// (Command::env's PATH when it sets one); a relative path with '/' is taken from fluxboot's cwd.
+// When the child exits, whatever is left of its process group is SIGKILLed. A run is cancelled
+// by signals that arrive while it runs: runs started after the first signal (cleanup) still
+// execute, and only a further signal kills them.
 std::unique_ptr<Runner> make_real_runner();
 
 // Dry-run: mutating commands are reported through `record` and return a successful empty Result
@@ -66,12 +71,18 @@ std::unique_ptr<Runner> make_dry_runner(Runner& inner, std::function<void(const 
 // Signal handling (SIGINT, SIGTERM): the handler only stores the signal and writes a byte to a
 // self-pipe. First signal: running children's groups receive it and runs end as cancelled.
 // Second signal: children are SIGKILLed at once.
+// Also ignores SIGPIPE process-wide and registers kill_all_children() with atexit. Idempotent.
 void install_signal_handlers();
-int pending_signal() noexcept;      // 0, SIGINT or SIGTERM
+int pending_signal() noexcept;      // 0, SIGINT or SIGTERM (the first one received)
 bool interrupted() noexcept;        // pending_signal() != 0
+int signal_count() noexcept;        // SIGINT/SIGTERM received so far (2+: the user insists)
 void reset_signal_state_for_tests() noexcept;
-// Sleeps up to `d`, returning early (false) if a signal arrives. true: slept the whole time.
+// Sleeps up to `d`, returning early (false) if a signal arrives or one is already pending.
+// true: slept the whole time.
 bool interruptible_sleep(std::chrono::milliseconds d);
+// SIGKILLs the process group of every child a real runner has started and not yet reaped.
+// Async-signal-safe; for atexit/terminate/fatal-signal paths so no child outlives fluxboot.
+void kill_all_children() noexcept;
 
 // Shell-quotes one word for display ('it'\''s'); never used to run anything.
 std::string shell_quote(std::string_view word);

@@ -1,0 +1,45 @@
+#include <signal.h>
+
+#include <array>
+#include <atomic>
+
+#include "fluxboot/process.hpp"
+#include "process/internal.hpp"
+
+namespace fluxboot::process {
+
+namespace {
+// A fixed table of atomics rather than a mutex-guarded set, so kill_all_children() may run
+// from an atexit handler, std::terminate or a fatal-signal handler while another thread is
+// in the middle of registering. 512 concurrent children is far beyond what fluxboot starts.
+std::array<std::atomic<pid_t>, 512> g_groups{};
+static_assert(std::atomic<pid_t>::is_always_lock_free);
+}  // namespace
+
+namespace detail {
+
+void register_child_group(pid_t pgid) noexcept {
+  for (auto& slot : g_groups) {
+    pid_t expected = 0;
+    if (slot.compare_exchange_strong(expected, pgid)) return;
+  }
+  // Table full: the child is still killed by its own run, only the exit-path net misses it.
+}
+
+void unregister_child_group(pid_t pgid) noexcept {
+  for (auto& slot : g_groups) {
+    pid_t expected = pgid;
+    if (slot.compare_exchange_strong(expected, 0)) return;
+  }
+}
+
+}  // namespace detail
+
+void kill_all_children() noexcept {
+  for (auto& slot : g_groups) {
+    const pid_t pgid = slot.load();
+    if (pgid > 0) ::kill(-pgid, SIGKILL);
+  }
+}
+
+}  // namespace fluxboot::process

@@ -1,0 +1,22 @@
+#pragma once
+// Shared between the files of the process module; not part of the public contract.
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string_view>
+
+namespace fluxboot::process::detail {
+
+// Read end of the signal self-pipe, or -1 before install_signal_handlers(). Never drained while
+// a signal is pending, so it stays readable and wakes every concurrent poll loop.
+int signal_pipe_fd() noexcept;
+
+// Child process groups that kill_all_children() must reach. Async-signal-safe.
+void register_child_group(pid_t pgid) noexcept;
+void unregister_child_group(pid_t pgid) noexcept;
+
+// find_executable with an explicit PATH value (nullptr: the compiled-in default search path).
+std::optional<std::filesystem::path> find_executable_in(std::string_view name, const char* path_env);
+
+}  // namespace fluxboot::process::detail
