@@ -15,6 +15,10 @@ struct NodeSpec {
   std::string address;                  // IPv4/IPv6 literal or DNS hostname
   bool control_plane = false;
   std::filesystem::path config_file;    // absolute path of the Talos machine config
+  // Where the node was declared, for messages: "fluxboot.yaml:14", "talos/talconfig.yaml:22",
+  // "talos/clusterconfig/talosconfig". In a Config read from fluxboot.yaml, config_file is empty
+  // when the node has no `configFile` (load_inventory derives it).
+  std::string origin;
 };
 
 // Relative paths are relative to the repository root; Config::abs() resolves them.
@@ -53,6 +57,8 @@ struct Config {
   std::optional<std::vector<NodeSpec>> nodes;     // explicit inventory (fluxboot.yaml `nodes:`)
   std::string flux_namespace = "flux-system";
   std::string flux_instance = "flux";             // FluxInstance name waited on by apps
+  // Label selector of the Flux Operator pods (the chart labels them app.kubernetes.io/name).
+  std::string flux_operator_selector = "app.kubernetes.io/name=flux-operator";
 
   std::filesystem::path abs(const std::filesystem::path& p) const {
     return p.is_absolute() ? p : root / p;

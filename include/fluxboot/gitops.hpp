@@ -19,6 +19,9 @@ Config load_config(const std::filesystem::path& root);
 // Node inventory, in this order of precedence: config.nodes, talos/talconfig.yaml (talhelper),
 // the talosconfig's current context (nodes, else endpoints). Validates that every address is an
 // IP or hostname and that every node has a machine config file; reports all problems at once.
+// talconfig nodes use <clusterconfig>/<clusterName>-<hostname>.yaml; talosconfig nodes (no
+// hostname) use the one file named <address>.yaml or *-<address>.yaml, and are control planes
+// when they are also endpoints (else the first node is). docs/configuration.md has the details.
 std::vector<NodeSpec> load_inventory(const Config& config,
                                      const std::filesystem::path& talosconfig);
 // Cluster name from talconfig.yaml clusterName (empty when unknown).
@@ -45,13 +48,14 @@ struct YamlDocument {
   std::string ns;         // metadata.namespace
   int line = 1;           // 1-based line where the document starts in the stream
 };
+// Splits at `---` / `...` markers in column 0 (an indented `---` in a block scalar is content).
 // Throws InputError naming `source` and the line on malformed YAML. Empty documents are dropped.
 std::vector<YamlDocument> split_documents(const std::string& stream, const std::string& source);
 
 // Renders bootstrap/resources.yaml.j2 (the minijinja subset: {{ ENV.X }}, filters default,
 // indent, b64encode, trim; for over literal lists; if/else; comments; trim/lstrip blocks).
 // `env` supplies ENV. An unset variable without default throws InputError naming the variable,
-// `source` and the line.
+// `source` and the line. Only InputError escapes; nesting, steps and output size are bounded.
 std::string render_template(const std::string& text, const std::map<std::string, std::string>& env,
                             const std::string& source);
 

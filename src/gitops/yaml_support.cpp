@@ -1,0 +1,152 @@
+#include "gitops/yaml_support.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "fluxboot/error.hpp"
+
+namespace fluxboot::gitops::detail {
+
+namespace {
+
+[[noreturn]] void rethrow_yaml(const YAML::Exception& e, const std::string& display,
+                               int first_line) {
+  if (e.mark.is_null()) throw InputError(fmt::format("{}: {}", display, e.msg));
+  throw InputError(fmt::format("{}:{}:{}: {}", display, first_line + e.mark.line,
+                               e.mark.column + 1, e.msg));
+}
+
+}  // namespace
+
+std::string read_text(const std::filesystem::path& file, const std::string& display) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot read file", display));
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (in.bad()) throw InputError(fmt::format("{}: cannot read file", display));
+  return s.str();
+}
+
+YAML::Node parse_yaml(const std::string& text, const std::string& display, int first_line) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    rethrow_yaml(e, display, first_line);
+  }
+}
+
+std::vector<YAML::Node> parse_yaml_all(const std::string& text, const std::string& display) {
+  try {
+    return YAML::LoadAll(text);
+  } catch (const YAML::Exception& e) {
+    rethrow_yaml(e, display, 1);
+  }
+}
+
+YAML::Node child(const YAML::Node& map, const std::string& key) {
+  if (map.IsDefined() && map.IsMap()) {
+    for (const auto& kv : map) {
+      if (kv.first.IsScalar() && kv.first.Scalar() == key) return kv.second;
+    }
+  }
+  return YAML::Node(YAML::NodeType::Undefined);
+}
+
+int line_of(const YAML::Node& node) {
+  if (!node.IsDefined()) return 0;
+  YAML::Mark m = node.Mark();
+  return m.is_null() ? 0 : m.line + 1;
+}
+
+std::string where(const std::string& display, int line) {
+  return line > 0 ? fmt::format("{}:{}", display, line) : display;
+}
+
+std::string where(const std::string& display, const YAML::Node& node) {
+  return where(display, line_of(node));
+}
+
+std::string type_name(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar: return "a scalar";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Null: return "null";
+    case YAML::NodeType::Undefined: break;
+  }
+  return "nothing";
+}
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  // Optimal string alignment: a swapped pair of letters (idnent) counts as one edit.
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+}  // namespace
+
+std::string closest(std::string_view key, const std::vector<std::string>& known) {
+  if (key.size() > 64) return {};
+  const std::string k = lower(key);
+  // Case is ignored (fieldmanager → fieldManager); otherwise allow about one typo per 4 chars.
+  const size_t budget = std::max<size_t>(1, std::min<size_t>(3, k.size() / 4));
+  std::string best;
+  size_t best_d = budget + 1;
+  for (const auto& cand : known) {
+    size_t d = edit_distance(k, lower(cand));
+    if (d < best_d) {
+      best_d = d;
+      best = cand;
+    }
+  }
+  return best;
+}
+
+std::string unknown_key_message(std::string_view what, std::string_view key, std::string_view in,
+                                const std::vector<std::string>& known) {
+  std::string guess = closest(key, known);
+  return fmt::format("unknown {} '{}'{}{}{} (known: {})", what, key, in.empty() ? "" : " ", in,
+                     guess.empty() ? std::string() : fmt::format(", did you mean '{}'?", guess),
+                     join(known));
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += sep;
+    out += items[i];
+  }
+  return out;
+}
+
+std::string display_path(const std::filesystem::path& root, const std::filesystem::path& p) {
+  if (root.empty() || !p.is_absolute()) return p.generic_string();
+  auto rel = p.lexically_normal().lexically_relative(root.lexically_normal());
+  if (rel.empty() || *rel.begin() == "..") return p.generic_string();
+  return rel.generic_string();
+}
+
+}  // namespace fluxboot::gitops::detail

@@ -1,0 +1,150 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "fluxboot/gitops.hpp"
+#include "support/test_support.hpp"
+#include "unit/gitops/gitops_test_util.hpp"
+
+namespace fluxboot::gitops {
+namespace {
+
+using fluxboot::testing::TempDir;
+using fluxboot::testing::write_file;
+using testing::input_error;
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+
+std::vector<NamespaceManifest> collect(const TempDir& dir) {
+  return collect_namespaces(load_config(dir.path()));
+}
+
+TEST(Namespaces, OneBareNamespacePerDirectorySorted) {
+  TempDir dir;
+  write_file(dir / "kubernetes/apps/network/kustomization.yaml", "resources: []\n");
+  write_file(dir / "kubernetes/apps/cert-manager/kustomization.yaml", "resources: []\n");
+  write_file(dir / "kubernetes/apps/README.md", "not a namespace\n");
+  write_file(dir / "kubernetes/apps/.hidden/x.yaml", "a: b\n");
+  auto ns = collect(dir);
+  ASSERT_EQ(ns.size(), 2u);
+  EXPECT_EQ(ns[0].name, "cert-manager");
+  EXPECT_EQ(ns[1].name, "network");
+  EXPECT_FALSE(ns[0].from_file);
+  EXPECT_EQ(json::parse(ns[0].json),
+            json({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "cert-manager"}}}}));
+}
+
+TEST(Namespaces, KeepsLabelsAndAnnotations) {
+  TempDir dir;
+  write_file(dir / "kubernetes/apps/kube-system/namespace.yaml", R"(---
+# yaml-language-server: $schema=https://example/namespace.json
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: kube-system
+  labels:
+    pod-security.kubernetes.io/enforce: privileged
+    volsync.backube/privileged-movers: true
+    numeric: 1
+  annotations:
+    kustomize.toolkit.fluxcd.io/prune: disabled
+    empty:
+)");
+  auto ns = collect(dir);
+  ASSERT_EQ(ns.size(), 1u);
+  EXPECT_TRUE(ns[0].from_file);
+  json j = json::parse(ns[0].json);
+  EXPECT_EQ(j["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "privileged");
+  EXPECT_EQ(j["metadata"]["labels"]["volsync.backube/privileged-movers"], "true");
+  EXPECT_EQ(j["metadata"]["labels"]["numeric"], "1");
+  EXPECT_EQ(j["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/prune"], "disabled");
+  EXPECT_EQ(j["metadata"]["annotations"]["empty"], "");
+}
+
+TEST(Namespaces, TakesTheNamespaceDocumentOfAMultiDocumentFile) {
+  TempDir dir;
+  write_file(dir / "kubernetes/apps/flux-system/namespace.yaml", R"(---
+apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Provider
+metadata:
+  name: alert-manager
+  namespace: flux-system
+spec:
+  type: alertmanager
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: flux-system
+  labels:
+    kustomize.toolkit.fluxcd.io/prune: disabled
+---
+apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Alert
+metadata:
+  name: alert-manager
+)");
+  auto ns = collect(dir);
+  ASSERT_EQ(ns.size(), 1u);
+  EXPECT_TRUE(ns[0].from_file);
+  json j = json::parse(ns[0].json);
+  EXPECT_EQ(j["metadata"]["name"], "flux-system");
+  EXPECT_EQ(j["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/prune"], "disabled");
+  EXPECT_FALSE(j["metadata"].contains("annotations"));
+}
+
+TEST(Namespaces, FileWithoutNamespaceDocumentGivesABareNamespace) {
+  TempDir dir;
+  write_file(dir / "kubernetes/apps/media/namespace.yaml", "kind: Alert\nmetadata: {name: a}\n");
+  auto ns = collect(dir);
+  ASSERT_EQ(ns.size(), 1u);
+  EXPECT_FALSE(ns[0].from_file);
+  EXPECT_EQ(json::parse(ns[0].json)["metadata"], json({{"name", "media"}}));
+}
+
+TEST(Namespaces, ReportsNameMismatchWithFileAndLine) {
+  TempDir dir;
+  write_file(dir / "kubernetes/apps/network/namespace.yaml",
+             "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: networking\n");
+  auto msg = input_error([&] { collect(dir); });
+  EXPECT_THAT(msg, HasSubstr("kubernetes/apps/network/namespace.yaml:5: Namespace name "
+                             "'networking' does not match its directory 'network'"));
+}
+
+TEST(Namespaces, ReportsInvalidDirectoryNamesAndBadFilesTogether) {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "kubernetes/apps/Media_Apps");
+  write_file(dir / "kubernetes/apps/ok/namespace.yaml",
+             "kind: Namespace\nmetadata:\n  name: ok\n  labels: [a]\n");
+  write_file(dir / "kubernetes/apps/broken/namespace.yaml", "kind: Namespace\nmetadata: {name: broken\n");
+  write_file(dir / "kubernetes/apps/twice/namespace.yaml",
+             "kind: Namespace\nmetadata: {name: twice}\n---\nkind: Namespace\nmetadata: {name: twice}\n");
+  auto msg = input_error([&] { collect(dir); });
+  EXPECT_THAT(msg, HasSubstr("invalid namespaces under kubernetes/apps (4 problems)"));
+  EXPECT_THAT(msg, HasSubstr("kubernetes/apps/Media_Apps/: directory name 'Media_Apps' is not a "
+                             "valid namespace name"));
+  EXPECT_THAT(msg, HasSubstr("kubernetes/apps/ok/namespace.yaml:4: metadata.labels must be a "
+                             "mapping, got a list"));
+  EXPECT_THAT(msg, HasSubstr("kubernetes/apps/broken/namespace.yaml:"));
+  EXPECT_THAT(msg, HasSubstr("kubernetes/apps/twice/namespace.yaml:4: a second Namespace document "
+                             "(the first is at line 1)"));
+}
+
+TEST(Namespaces, MissingAppsDirectoryIsAnError) {
+  TempDir dir;
+  EXPECT_THAT(input_error([&] { collect(dir); }),
+              HasSubstr("kubernetes/apps: apps directory not found"));
+}
+
+TEST(Namespaces, HonoursPathsApps) {
+  TempDir dir;
+  write_file(dir / "fluxboot.yaml", "paths:\n  apps: k8s/apps\n");
+  std::filesystem::create_directories(dir / "k8s/apps/default");
+  auto ns = collect(dir);
+  ASSERT_EQ(ns.size(), 1u);
+  EXPECT_EQ(ns[0].name, "default");
+}
+
+}  // namespace
+}  // namespace fluxboot::gitops
