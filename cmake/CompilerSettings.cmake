@@ -6,7 +6,7 @@ target_compile_features(fluxboot_settings INTERFACE cxx_std_20)
 add_library(fluxboot_warnings INTERFACE)
 target_compile_options(fluxboot_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
-  -Wunused -Woverloaded-virtual -Wnull-dereference -Wformat=2 -Wimplicit-fallthrough)
+  -Wunused -Woverloaded-virtual -Wformat=2 -Wimplicit-fallthrough)
 if(FLUXBOOT_WERROR)
   target_compile_options(fluxboot_warnings INTERFACE -Werror)
 endif()

@@ -29,9 +29,9 @@ struct RunOptions {
 
 class Context {
  public:
-  Context(const Config& config, const RunOptions& options, process::Runner& runner,
-          Reporter& reporter, Redactor& redactor)
-      : config(config), options(options), runner(runner), reporter(reporter), redactor(redactor) {}
+  Context(const Config& cfg, const RunOptions& opts, process::Runner& run_with, Reporter& rep,
+          Redactor& red)
+      : config(cfg), options(opts), runner(run_with), reporter(rep), redactor(red) {}
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
 
@@ -64,6 +64,17 @@ class Context {
 
   // Environment for every child (KUBECONFIG/TALOSCONFIG pinned to the resolved files).
   std::vector<std::pair<std::string, std::string>> child_env() const;
+
+  // The node inventory, loaded (and validated) on first use.
+  const std::vector<NodeSpec>& inventory();
+  // The first control-plane node: where etcd is bootstrapped and the kubeconfig comes from.
+  const NodeSpec& controller();
+
+  // Results earlier stages leave for later ones (e.g. "kubeconfig" → path written).
+  std::map<std::string, std::string> outputs;
+
+ private:
+  std::optional<std::vector<NodeSpec>> inventory_;
 };
 
 }  // namespace fluxboot

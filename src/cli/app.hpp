@@ -20,6 +20,10 @@ void add_values_command(CLI::App& app, GlobalOptions& global, Action& action);  
 void add_status_command(CLI::App& app, GlobalOptions& global, Action& action);   // status
 void add_ops_commands(CLI::App& app, GlobalOptions& global, Action& action);     // doctor, history, diagnose, rollback, completion
 
+// Builds the Session for `global` and runs `body` with it; every fluxboot::Error (also one thrown
+// while reading the configuration) becomes its documented exit code and a one-line message.
+int with_session(const GlobalOptions& global, const std::function<int(Session&)>& body);
+
 int main(int argc, char** argv);
 
 }  // namespace fluxboot::cli

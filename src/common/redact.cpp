@@ -71,6 +71,7 @@ void Redactor::add_one(std::string value) {
 
 void Redactor::add(std::string_view secret) {
   std::lock_guard lock(mu_);
+  if (secret.size() < 4) return;
   add_one(std::string(secret));
   add_one(base64_encode(secret));
   // Each line on its own: tools print multi-line keys one line at a time.

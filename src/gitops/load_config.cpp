@@ -210,9 +210,15 @@ class ConfigReader {
   }
 
   void read_flux(const YAML::Node& n, Config& c) {
-    each_key(n, "flux", {"namespace", "instance"}, [&](const std::string& key, const YAML::Node& v) {
+    each_key(n, "flux", {"namespace", "instance", "operatorSelector"},
+             [&](const std::string& key, const YAML::Node& v) {
       auto s = string(v, "flux." + key);
       if (!s) return;
+      if (key == "operatorSelector") {
+        if (s->empty()) add(v, "'flux.operatorSelector' must not be empty");
+        else c.flux_operator_selector = *s;
+        return;
+      }
       if (!is_dns1123_label(*s)) {
         add(v, fmt::format("'flux.{}' must be a DNS-1123 label (lower-case letters, digits and "
                            "'-', at most 63 characters), got '{}'",

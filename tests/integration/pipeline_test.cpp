@@ -1,0 +1,222 @@
+// The real fluxboot binary against fake talosctl/kubectl/helmfile (tests/fakes) on a copy of the
+// example repository.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "integration/integration_support.hpp"
+
+using fluxboot::testing::FakeCluster;
+using fluxboot::testing::read_file;
+using fluxboot::testing::write_file;
+
+namespace {
+
+bool contains(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
+
+std::string diag(const fluxboot::testing::RunResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
+}
+
+}  // namespace
+
+TEST(Pipeline, AllRunsEveryStageWithTheExpectedCommands) {
+  FakeCluster c;
+  auto r = c.fluxboot({"all"});
+  ASSERT_EQ(r.exit_code, 0) << diag(r);
+
+  // talos: one insecure apply per node, with that node's own config file.
+  EXPECT_EQ(c.count_calls("talosctl", "apply-config"), 3u);
+  for (const auto& call : c.calls()) {
+    if (call.size() > 1 && call[0] == "talosctl" && call[1] == "apply-config") {
+      ASSERT_EQ(call.size(), 7u);
+      EXPECT_EQ(call[2], "--insecure");
+      EXPECT_EQ(call[3], "--nodes");
+      EXPECT_TRUE(contains(call[6], "talos/clusterconfig/")) << call[6];
+      EXPECT_TRUE(std::filesystem::exists(call[6])) << call[6];
+    }
+  }
+  EXPECT_EQ(c.count_calls("talosctl", "bootstrap"), 1u);
+  EXPECT_EQ(c.count_calls("talosctl", "kubeconfig"), 1u);
+  // namespaces: ONE apply for all of them; resources: one apply.
+  EXPECT_EQ(c.count_calls("kubectl", "apply"), 3u);  // namespaces, resources, crds
+  EXPECT_EQ(c.count_calls("helmfile", "template"), 1u);
+  EXPECT_EQ(c.count_calls("helmfile", "sync"), 1u);
+
+  // The kubeconfig is in place, private, and no temporary file is left beside it.
+  ASSERT_TRUE(std::filesystem::exists(c.kubeconfig()));
+  auto perms = std::filesystem::status(c.kubeconfig()).permissions();
+  EXPECT_EQ(perms & std::filesystem::perms::all, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  for (const auto& e : std::filesystem::directory_iterator(c.kubeconfig().parent_path()))
+    EXPECT_EQ(e.path().filename(), "kubeconfig") << "left behind: " << e.path();
+
+  // Generated values files were 0600 while helmfile ran and are gone afterwards.
+  for (const auto& e : std::filesystem::recursive_directory_iterator(c.repo()))
+    EXPECT_FALSE(contains(e.path().filename().string(), ".fluxboot-")) << "left behind: " << e.path();
+  EXPECT_TRUE(contains(r.err, "summary (ok"));
+}
+
+TEST(Pipeline, NamespacesGoToTheClusterInOneServerSideApply) {
+  FakeCluster c;
+  ASSERT_EQ(c.fluxboot({"namespaces"}).exit_code, 0);
+  auto calls = c.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  std::vector<std::string> expected = {"kubectl", "apply", "--server-side", "--force-conflicts",
+                                       "--field-manager", "fluxboot", "-f", "-"};
+  EXPECT_EQ(calls[0], expected);
+  std::string input = read_file(c.fake_dir() / "stdin-last-kubectl");
+  for (const char* ns : {"\"cert-manager\"", "\"flux-system\"", "\"kube-system\""})
+    EXPECT_TRUE(contains(input, ns)) << input;
+}
+
+TEST(Pipeline, SecondRunSucceedsAndReportsNodesAsAlreadyConfigured) {
+  FakeCluster c;
+  ASSERT_EQ(c.fluxboot({"all"}).exit_code, 0);
+  auto r = c.fluxboot({"all"});
+  ASSERT_EQ(r.exit_code, 0) << diag(r);
+  EXPECT_TRUE(contains(r.err, "already configured")) << r.err;
+  EXPECT_TRUE(contains(r.err, "already bootstrapped")) << r.err;
+}
+
+TEST(Pipeline, DryRunPrintsThePlanAndRunsNoMutatingCommand) {
+  FakeCluster c;
+  auto r = c.fluxboot({"all", "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << diag(r);
+  EXPECT_EQ(c.count_calls("talosctl", "apply-config"), 0u);
+  EXPECT_EQ(c.count_calls("talosctl", "bootstrap"), 0u);
+  EXPECT_EQ(c.count_calls("kubectl", "apply"), 0u);
+  EXPECT_EQ(c.count_calls("helmfile", "sync"), 0u);
+  EXPECT_FALSE(std::filesystem::exists(c.kubeconfig()));
+  EXPECT_TRUE(contains(r.out, "talosctl apply-config --insecure --nodes")) << r.out;
+  EXPECT_TRUE(contains(r.out, "kubectl apply --server-side --force-conflicts --field-manager fluxboot -f -")) << r.out;
+  EXPECT_TRUE(contains(r.out, "helmfile --file")) << r.out;
+}
+
+TEST(Pipeline, TransientTalosErrorsAreRetried) {
+  FakeCluster c;
+  c.inject("bootstrap-transient", "2");
+  auto r = c.fluxboot({"all", "--to", "k8s"});
+  ASSERT_EQ(r.exit_code, 0) << diag(r);
+  EXPECT_EQ(c.count_calls("talosctl", "bootstrap"), 3u);
+}
+
+TEST(Pipeline, ApplyConfigFailureNamesTheNodeAndExitsOne) {
+  FakeCluster c;
+  c.inject("apply-fail-127.0.0.12");
+  auto r = c.fluxboot({"talos"});
+  EXPECT_EQ(r.exit_code, 1) << diag(r);
+  EXPECT_TRUE(contains(r.err, "127.0.0.12")) << r.err;
+  EXPECT_TRUE(contains(r.err, "config validation failed")) << r.err;
+}
+
+TEST(Pipeline, CrdStageFailsWhenHelmfileRendersNoCrd) {
+  FakeCluster c;
+  c.inject("no-crds");
+  auto r = c.fluxboot({"crds"});
+  EXPECT_EQ(r.exit_code, 1) << diag(r);
+  EXPECT_TRUE(contains(r.err, "no CustomResourceDefinition")) << r.err;
+}
+
+TEST(Pipeline, FailingReleaseFailsTheAppsStage) {
+  FakeCluster c;
+  c.inject("sync-fail");
+  auto r = c.fluxboot({"apps"});
+  EXPECT_EQ(r.exit_code, 1) << diag(r);
+  EXPECT_TRUE(contains(r.err, "UPGRADE FAILED")) << r.err;
+}
+
+TEST(Pipeline, StalledFluxInstanceFailsAtOnceWithItsMessage) {
+  FakeCluster c;
+  c.inject("flux-stalled");
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = c.fluxboot({"apps"});
+  EXPECT_EQ(r.exit_code, 1) << diag(r);
+  EXPECT_TRUE(contains(r.err, "missing path kubernetes/flux/cluster")) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(60));
+}
+
+TEST(Pipeline, MissingToolExitsFourNamingToolAndStage) {
+  FakeCluster c;
+  auto r = c.fluxboot({"k8s"}, {}, "/nonexistent-dir");
+  EXPECT_EQ(r.exit_code, 4) << diag(r);
+  EXPECT_TRUE(contains(r.err, "talosctl")) << r.err;
+  EXPECT_TRUE(contains(r.err, "k8s")) << r.err;
+}
+
+TEST(Pipeline, UnknownStageIsAUsageError) {
+  FakeCluster c;
+  EXPECT_EQ(c.fluxboot({"all", "--from", "nope"}).exit_code, 2);
+  EXPECT_EQ(c.fluxboot({"nope"}).exit_code, 2);
+  EXPECT_EQ(c.calls().size(), 0u);
+}
+
+TEST(Pipeline, MalformedTalconfigExitsThreeNamingFileAndLineBeforeAnyChange) {
+  FakeCluster c;
+  write_file(c.repo() / "talos/talconfig.yaml", "clusterName: home\nnodes:\n  - hostname: [unclosed\n");
+  auto r = c.fluxboot({"all"});
+  EXPECT_EQ(r.exit_code, 3) << diag(r);
+  EXPECT_TRUE(contains(r.err, "talconfig.yaml:")) << r.err;
+  EXPECT_EQ(c.calls().size(), 0u);
+}
+
+TEST(Pipeline, DeadlineExceededExitsOneTwentyFour) {
+  FakeCluster c;
+  c.inject("slow-helmfile", "30");
+  auto r = c.fluxboot({"crds", "--timeout", "2s"});
+  EXPECT_EQ(r.exit_code, 124) << diag(r);
+}
+
+TEST(Pipeline, SecretsNeverReachTheOutput) {
+  FakeCluster c;
+  const std::string identity = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LWRlcGxveS1rZXktbWF0ZXJpYWw=\n-----END OPENSSH PRIVATE KEY-----";
+  std::string age = read_file(c.repo() / "age.key");
+  ASSERT_FALSE(age.empty());
+  for (const auto& fmt : {"text", "json"}) {
+    auto r = c.fluxboot({"all", "-v", "--log-format", fmt}, {{"GITHUB_DEPLOY_KEY", identity}});
+    ASSERT_EQ(r.exit_code, 0) << diag(r);
+    for (const std::string& secret : {std::string("c2VjcmV0LWRlcGxveS1rZXktbWF0ZXJpYWw="),
+                                      age.substr(age.find("AGE-SECRET-KEY-"), 40)}) {
+      EXPECT_FALSE(contains(r.out, secret)) << fmt << " stdout leaks " << secret;
+      EXPECT_FALSE(contains(r.err, secret)) << fmt << " stderr leaks " << secret;
+    }
+  }
+}
+
+TEST(Pipeline, CtrlCStopsTheRunExitsOneThirtyAndLeavesNoProcess) {
+  FakeCluster c;
+  c.inject("slow-talosctl", "30");
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    auto env = c.env();
+    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+    int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    ::execl(FLUXBOOT_BINARY, FLUXBOOT_BINARY, "talos", "--root", c.repo().c_str(), nullptr);
+    _exit(127);
+  }
+  // Wait until the fake talosctl processes are sleeping, then press Ctrl-C.
+  auto pids_file = c.fake_dir() / "pids";
+  for (int i = 0; i < 100 && read_file(pids_file).empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_FALSE(read_file(pids_file).empty());
+  ::kill(pid, SIGINT);
+  int status = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  ::waitpid(pid, &status, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(15));
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  std::istringstream in(read_file(pids_file));
+  int a = 0;
+  while (in >> a) EXPECT_FALSE(fluxboot::testing::process_alive(a)) << "pid " << a << " outlived fluxboot";
+}
