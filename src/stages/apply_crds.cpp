@@ -6,6 +6,7 @@
 #include "fluxboot/error.hpp"
 #include "fluxboot/gitops.hpp"
 #include "stages/helmfile_support.hpp"
+#include "stages/kube_access.hpp"
 #include "stages/kubectl.hpp"
 #include "stages/stage_factories.hpp"
 
@@ -50,13 +51,15 @@ class ApplyCrds final : public Stage {
     auto applied = ctx.run_checked(kubectl_apply(ctx, stream, false, "kubectl apply crds"),
                                    "applying CRDs");
 
-    process::Command wait;
-    wait.argv = {ctx.tool("kubectl"), "wait", "--for=condition=Established",
-                 fmt::format("--timeout={}s", std::max<long long>(1, ctx.remaining().count() / 1000))};
-    for (const auto& n : names) wait.argv.push_back("customresourcedefinition/" + n);
-    wait.mutating = false;
-    wait.label = "kubectl wait crds established";
-    ctx.run_checked(wait, "waiting for the CRDs to be Established");
+    std::vector<kube::ObjectRef> crds;
+    for (const auto& n : names) {
+      auto ref = kube::ObjectRef::named("customresourcedefinition", "apiextensions.k8s.io/v1",
+                                        "customresourcedefinitions", "", n);
+      ref.condition = "Established";
+      crds.push_back(std::move(ref));
+    }
+    auto client = make_kube_client(ctx);
+    kube::wait_ready(client, crds, ctx.deadline, progress_for(ctx));
     return fmt::format("{} CRDs established: {}", names.size(), summarize_apply_output(applied.out));
   }
 

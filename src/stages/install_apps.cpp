@@ -4,11 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include "fluxboot/error.hpp"
-#include "fluxboot/retry.hpp"
+#include "fluxboot/helmfile_state.hpp"
 #include "stages/helmfile_support.hpp"
-#include "stages/kubectl.hpp"
-#include "stages/node_match.hpp"
-#include "stages/readiness.hpp"
+#include "stages/kube_access.hpp"
 #include "stages/stage_factories.hpp"
 
 namespace fluxboot::stages {
@@ -19,7 +17,7 @@ class InstallApps final : public Stage {
  public:
   std::string_view name() const override { return "apps"; }
   std::string_view title() const override { return "install cilium … flux-instance with helmfile"; }
-  std::vector<std::string> tools() const override { return {"helmfile", "kubectl"}; }
+  std::vector<std::string> tools() const override { return {"helmfile", "helm"}; }
   Millis default_timeout() const override { return std::chrono::minutes(20); }
 
   void prepare(Context& ctx) override {
@@ -28,74 +26,87 @@ class InstallApps final : public Stage {
 
   std::string run(Context& ctx) override {
     if (!handoff_) prepare(ctx);
-    auto sync = helmfile_command(ctx, handoff_->state_file(), {"sync", "--hide-notes"});
-    auto r = ctx.run_checked(sync, "helmfile sync of " + ctx.config.paths.apps_helmfile.string());
     const std::string& ns = ctx.config.flux_namespace;
     const std::string& fi = ctx.config.flux_instance;
+    std::string changed;
+    if (!ctx.dry_run() && releases_up_to_date(ctx, changed)) {
+      ctx.reporter.info(name(), "every release is already deployed with these charts and values: "
+                                "helmfile sync skipped");
+      wait_flux(ctx);
+      return "releases already up to date (sync skipped); Flux Operator ready; FluxInstance " + ns + "/" +
+             fi + " Ready";
+    }
+    if (!changed.empty()) ctx.reporter.debug(name(), "helmfile sync needed: " + changed);
+    auto sync = helmfile_command(ctx, handoff_->state_file(), {"sync", "--hide-notes"});
+    auto r = ctx.run_checked(sync, "helmfile sync of " + ctx.config.paths.apps_helmfile.string());
     if (r.dry_run)
       return fmt::format("would wait for the Flux Operator pod ({}) and FluxInstance {}/{}",
                          ctx.config.flux_operator_selector, ns, fi);
-    wait_operator(ctx);
-    std::string msg = wait_instance(ctx);
-    return fmt::format("releases synced; Flux Operator ready; FluxInstance {}/{} Ready{}", ns, fi,
-                       msg.empty() ? "" : " (" + msg + ")");
+    wait_flux(ctx);
+    return fmt::format("releases synced; Flux Operator ready; FluxInstance {}/{} Ready", ns, fi);
   }
 
   void cleanup(Context&) noexcept override { handoff_.reset(); }
 
  private:
-  void wait_operator(Context& ctx) {
-    const std::string& ns = ctx.config.flux_namespace;
-    const std::string& sel = ctx.config.flux_operator_selector;
-    retry_until(ctx, fmt::format("the Flux Operator pod ({} in {}) to be Ready", sel, ns),
-                Backoff{std::chrono::milliseconds(500), 1.5, std::chrono::seconds(5)}, [&](int) -> Attempt {
-      auto out = kubectl_json(ctx, {"get", "pods", "-n", ns, "-l", sel, "-o", "json"},
-                              "listing the Flux Operator pods");
-      auto list = nlohmann::json::parse(out, nullptr, false);
-      if (list.is_discarded()) return Attempt::again("kubectl printed something that is not JSON");
-      auto items = list.value("items", nlohmann::json::array());
-      if (items.empty()) {
-        ctx.reporter.progress(name(), "waiting for the Flux Operator pod to appear");
-        return Attempt::again("no pod matches " + sel);
-      }
-      std::vector<std::string> not_ready;
-      for (const auto& pod : items) {
-        auto rd = pod_readiness(pod);
-        if (!rd.ready) not_ready.push_back(pod.value("/metadata/name"_json_pointer, std::string("?")) + ": " + rd.message);
-      }
-      if (not_ready.empty()) return Attempt::finished();
-      ctx.reporter.progress(name(), "Flux Operator not ready: " + join(not_ready, "; "));
-      return Attempt::again(join(not_ready, "; "));
-    });
+  // True when helm already runs every release of the derived state, deployed, at the state's
+  // chart version, with exactly the values helmfile would pass. Then `helmfile sync` would only
+  // add a Helm revision with identical manifests, so a re-run skips it. Any doubt means sync.
+  bool releases_up_to_date(Context& ctx, std::string& why) {
+    std::vector<values::ReleaseSpec> specs;
+    try {
+      specs = values::read_release_specs(handoff_->state_file());
+    } catch (const Error& e) {
+      why = e.what();
+      return false;
+    }
+    if (specs.empty()) return false;
+    process::Command list;
+    list.argv = {ctx.tool("helm"), "list", "--all-namespaces", "--all", "-o", "json"};
+    list.mutating = false;
+    list.label = "helm list";
+    auto lr = ctx.run(list);
+    auto deployed = nlohmann::json::parse(lr.out, nullptr, false);
+    if (!lr.ok() || !deployed.is_array()) {
+      why = "helm list failed";
+      return false;
+    }
+    for (const auto& spec : specs) {
+      const std::string id = spec.ns + "/" + spec.name;
+      const nlohmann::json* found = nullptr;
+      for (const auto& d : deployed)
+        if (d.value("name", "") == spec.name && d.value("namespace", "") == spec.ns) found = &d;
+      if (found == nullptr) return why = id + " is not installed", false;
+      if (found->value("status", "") != "deployed") return why = id + " is " + found->value("status", "?"), false;
+      std::string chart = found->value("chart", "");
+      if (!spec.version.empty() && (chart.size() <= spec.version.size() ||
+                                    chart.compare(chart.size() - spec.version.size() - 1, std::string::npos,
+                                                  "-" + spec.version) != 0))
+        return why = id + " runs " + chart + ", the state wants " + spec.version, false;
+      if (!spec.values) return why = "the values of " + id + " are only known to helmfile", false;
+      process::Command get;
+      get.argv = {ctx.tool("helm"), "get", "values", spec.name, "-n", spec.ns, "-o", "json"};
+      get.mutating = false;
+      get.label = "helm get values " + spec.name;
+      auto gr = ctx.run(get);
+      auto current = nlohmann::json::parse(gr.out, nullptr, false);
+      if (!gr.ok() || current.is_discarded()) return why = "helm get values " + id + " failed", false;
+      if (current.is_null()) current = nlohmann::json::object();
+      if (current != *spec.values) return why = "the values of " + id + " changed", false;
+    }
+    return true;
   }
 
-  std::string wait_instance(Context& ctx) {
+  // The design document's steps 5 and 6, on watches: the Flux Operator pods, then the
+  // FluxInstance. Stalled (or a terminal Ready=False reason) fails at once with its message.
+  void wait_flux(Context& ctx) {
     const std::string& ns = ctx.config.flux_namespace;
-    const std::string& fi = ctx.config.flux_instance;
-    std::string message;
-    retry_until(ctx, fmt::format("FluxInstance {}/{} to be Ready", ns, fi),
-                Backoff{std::chrono::milliseconds(500), 1.5, std::chrono::seconds(5)}, [&](int) -> Attempt {
-      process::Command get;
-      get.argv = {ctx.tool("kubectl"), "get", "fluxinstance", fi, "-n", ns, "-o", "json", "--ignore-not-found"};
-      get.mutating = false;
-      get.label = "kubectl get fluxinstance";
-      auto r = ctx.run(get);
-      if (!r.ok()) return Attempt::again(ctx.redactor.apply(r.tail(1)));
-      if (r.out.find_first_not_of(" \n") == std::string::npos) {
-        ctx.reporter.progress(name(), "waiting for FluxInstance " + fi + " to appear");
-        return Attempt::again("FluxInstance " + ns + "/" + fi + " does not exist");
-      }
-      auto obj = nlohmann::json::parse(r.out, nullptr, false);
-      if (obj.is_discarded()) return Attempt::again("kubectl printed something that is not JSON");
-      auto rd = kstatus_readiness(obj);
-      message = rd.message;
-      if (rd.terminal)
-        throw StageError(fmt::format("FluxInstance {}/{} will not become Ready: {}", ns, fi, rd.message));
-      if (rd.ready) return Attempt::finished();
-      ctx.reporter.progress(name(), "FluxInstance: " + rd.message);
-      return Attempt::again(rd.message);
-    });
-    return message;
+    auto client = make_kube_client(ctx);
+    kube::wait_ready(client,
+                     {kube::ObjectRef::pods(ns, ctx.config.flux_operator_selector),
+                      kube::ObjectRef::named("fluxinstance", "fluxcd.controlplane.io/v1",
+                                             "fluxinstances", ns, ctx.config.flux_instance)},
+                     ctx.deadline, progress_for(ctx));
   }
 
   std::unique_ptr<values::Handoff> handoff_;

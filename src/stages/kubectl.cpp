@@ -36,13 +36,4 @@ std::string summarize_apply_output(const std::string& out) {
   return s + " (" + parts + ")";
 }
 
-std::string kubectl_json(Context& ctx, std::vector<std::string> args, const std::string& what) {
-  process::Command cmd;
-  cmd.argv = {ctx.tool("kubectl")};
-  cmd.argv.insert(cmd.argv.end(), args.begin(), args.end());
-  cmd.mutating = false;
-  cmd.label = "kubectl " + (args.empty() ? "" : args[0]);
-  return ctx.run_checked(std::move(cmd), what).out;
-}
-
 }  // namespace fluxboot::stages

@@ -14,7 +14,4 @@ process::Command kubectl_apply(Context& ctx, std::string manifests, bool secret,
 // Counts "<kind>/<name> serverside-applied|unchanged|configured" lines in kubectl's output.
 std::string summarize_apply_output(const std::string& out);
 
-// Runs a read-only kubectl command returning JSON (-o json). Throws StageError on failure.
-std::string kubectl_json(Context& ctx, std::vector<std::string> args, const std::string& what);
-
 }  // namespace fluxboot::stages

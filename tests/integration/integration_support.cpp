@@ -10,11 +10,67 @@
 
 namespace fluxboot::testing {
 
+namespace {
+
+nlohmann::json crd(const std::string& group, const std::string& kind, const std::string& plural) {
+  std::string singular = kind;
+  for (auto& ch : singular) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return {{"apiVersion", "apiextensions.k8s.io/v1"},
+          {"kind", "CustomResourceDefinition"},
+          {"metadata", {{"name", plural + "." + group}}},
+          {"spec",
+           {{"group", group},
+            {"scope", "Namespaced"},
+            {"names", {{"kind", kind}, {"plural", plural}, {"singular", singular}}},
+            {"versions", {{{"name", "v1"}, {"served", true}, {"storage", true}}}}}}};
+}
+
+}  // namespace
+
 FakeCluster::FakeCluster() {
   repo_ = tmp_.path() / "repo";
   copy_tree(FLUXBOOT_EXAMPLE_DIR, repo_);
   std::filesystem::create_directories(fake_dir());
   std::filesystem::create_directories(tmp_.path() / "out");
+
+  api_ = std::make_unique<fluxboot::sim::ApiServer>(fluxboot::sim::ServerOptions{});
+  api_->start();
+  for (const char* addr : {"127.0.0.11", "127.0.0.12", "127.0.0.13"})
+    api_->put({{"apiVersion", "v1"},
+               {"kind", "Node"},
+               {"metadata", {{"name", std::string("node-") + addr}}},
+               {"status",
+                {{"addresses", {{{"type", "InternalIP"}, {"address", addr}}}},
+                 {"conditions", {{{"type", "Ready"}, {"status", "False"}}}}}}});
+  api_->put({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "flux-system"}}}});
+  api_->put({{"apiVersion", "v1"},
+             {"kind", "Pod"},
+             {"metadata",
+              {{"name", "flux-operator-0"},
+               {"namespace", "flux-system"},
+               {"labels", {{"app.kubernetes.io/name", "flux-operator"}}}}},
+             {"spec", {{"containers", {{{"name", "manager"}, {"image", "flux-operator"}}}}}}});
+  api_->patch_status("v1", "Pod", "flux-system", "flux-operator-0",
+                     {{"phase", "Running"}, {"conditions", {{{"type", "Ready"}, {"status", "True"}}}}});
+  api_->put(crd("cert-manager.io", "Certificate", "certificates"));
+  api_->put(crd("fluxcd.controlplane.io", "FluxInstance", "fluxinstances"));
+  api_->put({{"apiVersion", "fluxcd.controlplane.io/v1"},
+             {"kind", "FluxInstance"},
+             {"metadata", {{"name", "flux"}, {"namespace", "flux-system"}}},
+             {"spec", {{"distribution", {{"version", "2.x"}}}}}});
+  set_flux_instance("True", "ReconciliationSucceeded", "Reconciliation finished");
+}
+
+FakeCluster::~FakeCluster() { api_->stop(); }
+
+void FakeCluster::set_flux_instance(const std::string& ready, const std::string& reason,
+                                    const std::string& message, bool stalled) {
+  nlohmann::json conds = {{{"type", "Ready"}, {"status", ready}, {"reason", reason}, {"message", message}}};
+  if (stalled) conds.push_back({{"type", "Stalled"}, {"status", "True"}, {"reason", reason}, {"message", message}});
+  auto obj = api_->get("fluxcd.controlplane.io/v1", "FluxInstance", "flux-system", "flux");
+  long long gen = obj ? obj->value("/metadata/generation"_json_pointer, 1LL) : 1;
+  api_->patch_status("fluxcd.controlplane.io/v1", "FluxInstance", "flux-system", "flux",
+                     {{"observedGeneration", gen}, {"conditions", conds}});
 }
 
 void FakeCluster::inject(const std::string& name, const std::string& content) const {
@@ -25,6 +81,7 @@ std::map<std::string, std::string> FakeCluster::env() const {
   const char* path = std::getenv("PATH");
   return {{"PATH", std::string(FLUXBOOT_FAKES_DIR) + ":" + (path ? path : "/usr/bin:/bin")},
           {"FAKE_DIR", fake_dir().string()},
+          {"FAKE_API_SERVER", api_->url()},
           {"FLUXBOOT_NO_DEBUG_LOG", "1"},
           {"KUBECONFIG", ""},
           {"TALOSCONFIG", ""},

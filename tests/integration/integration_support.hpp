@@ -6,12 +6,21 @@
 #include <vector>
 
 #include "support/test_support.hpp"
+#include "sim/api/api_server.hpp"
 
 namespace fluxboot::testing {
 
+// Fake talosctl/kubectl/helmfile on PATH; the kubeconfig the fake talosctl writes points at an
+// in-process API server (plain HTTP on 127.0.0.1) seeded with registered nodes, a Ready Flux
+// Operator pod, a Ready FluxInstance and the CRDs the fake helmfile renders.
 class FakeCluster {
  public:
   FakeCluster();
+  ~FakeCluster();
+  fluxboot::sim::ApiServer& api() { return *api_; }
+  // Sets the FluxInstance's Ready condition (and Stalled=True when `stalled`).
+  void set_flux_instance(const std::string& ready, const std::string& reason,
+                         const std::string& message, bool stalled = false);
   const std::filesystem::path& repo() const { return repo_; }
   std::filesystem::path fake_dir() const { return tmp_.path() / "fake"; }
   std::filesystem::path kubeconfig() const { return tmp_.path() / "out" / "kubeconfig"; }
@@ -29,6 +38,7 @@ class FakeCluster {
  private:
   TempDir tmp_;
   std::filesystem::path repo_;
+  std::unique_ptr<fluxboot::sim::ApiServer> api_;
 };
 
 bool process_alive(int pid);
