@@ -12,6 +12,7 @@ enum class ExitCode : int {
   Usage = 2,             // bad command line
   InvalidInput = 3,      // bad repository content or fluxboot.yaml; nothing was changed
   MissingTool = 4,       // a required executable is not installed
+  Locked = 5,            // another fluxboot run holds the repository's lock; nothing ran
   DeadlineExceeded = 124,
   Interrupted = 130,     // SIGINT
   Terminated = 143,      // SIGTERM

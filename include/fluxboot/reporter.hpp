@@ -3,12 +3,15 @@
 // in text mode), one JSON object per event on stdout with --log-format json, and the full debug
 // log file. Every string passes through the Redactor before it is written anywhere.
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "fluxboot/process.hpp"
@@ -29,14 +32,29 @@ struct StageSummary {
   std::string detail;   // one line: what was done, why skipped, or the error
 };
 
+// How running stages and commands are shown on the human stream.
+//   Live: one line per running stage and command with a spinner and the elapsed time, redrawn in
+//         place, collapsing to a summary line when done (a terminal).
+//   Plain: one line per event, plus a "still running" line after `heartbeat` without output.
+//   Auto: Live when the human stream and stdout are terminals, the format is text, the verbosity
+//         is not quiet, and neither CI nor NO_COLOR is set (non-empty) and TERM is not "dumb";
+//         Plain otherwise.
+enum class ProgressMode { Auto, Plain, Live };
+
 struct ReporterOptions {
   LogFormat format = LogFormat::Text;
   Verbosity verbosity = Verbosity::Normal;
   std::FILE* human = stderr;     // human-readable lines
   std::FILE* json = stdout;      // JSON events (format == Json)
   std::filesystem::path debug_log;  // empty: no debug log file
-  bool color = false;
+  bool color = false;            // colours in plain mode (live mode always colours)
+  ProgressMode progress = ProgressMode::Auto;
+  std::chrono::milliseconds heartbeat{60000};  // plain text mode; 0: never
+  std::chrono::milliseconds frame{100};        // live mode redraw interval
 };
+
+// The ProgressMode::Auto decision, exposed for tests and `fluxboot doctor`.
+bool live_progress_wanted(const ReporterOptions& options);
 
 class Reporter {
  public:
@@ -66,6 +84,10 @@ class Reporter {
   void warn(std::string_view stage, std::string_view message);
   void debug(std::string_view stage, std::string_view message);
   void error(std::string_view message);
+  // A named event with extra string fields (JSON), shown as `message` to humans. E.g. the path of a
+  // diagnostics bundle: event("diagnose", "diagnostics bundle: x.tar.gz", {{"path", "x.tar.gz"}}).
+  void event(std::string_view name, std::string_view message,
+             const std::vector<std::pair<std::string, std::string>>& fields = {});
 
   void summary(const std::vector<StageSummary>& stages, std::chrono::milliseconds total,
                int exit_code);
@@ -73,8 +95,21 @@ class Reporter {
   const std::filesystem::path& debug_log_path() const { return options_.debug_log; }
   Redactor& redactor() { return redactor_; }
   LogFormat format() const { return options_.format; }
+  bool live() const { return live_; }
 
  private:
+  struct RunningCommand {
+    const void* key;
+    std::string label;
+    std::chrono::steady_clock::time_point start;
+  };
+  // Live display and heartbeat (all with mu_ held).
+  void ensure_ticker();
+  void ticker_loop();
+  void live_clear();
+  void live_draw();
+  void permanent(const std::string& line, std::FILE* to = nullptr);
+  std::string mark(char kind) const;  // '+' done, 'x' failed, '-' skipped
   void emit_json(const std::string& json_line);
   void human_line(Verbosity min, const std::string& line);
   void file_line(std::string_view level, std::string_view line);
@@ -89,6 +124,18 @@ class Reporter {
   int current_index_ = 0;
   int total_ = 0;
   std::string last_progress_;
+
+  bool live_ = false;
+  bool stage_running_ = false;
+  std::string stage_title_;
+  std::chrono::steady_clock::time_point stage_start_;
+  std::vector<RunningCommand> commands_;
+  int drawn_lines_ = 0;
+  unsigned frame_ = 0;
+  std::chrono::steady_clock::time_point last_output_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread ticker_;
 };
 
 }  // namespace fluxboot

@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global flags may follow the subcommand: `fluxboot all --dry-run`
   app.footer(
       "Stages run in this order: talos k8s kubeconfig wait namespaces resources crds apps.\n"
-      "Exit codes: 0 ok, 1 stage failed, 2 usage, 3 invalid input, 4 missing tool, 124 deadline,\n"
+      "Exit codes: 0 ok, 1 stage failed, 2 usage, 3 invalid input, 4 missing tool, 5 locked,\n"
+      "124 deadline, "
       "130/143 interrupted. See docs/exit-codes.md.");
 
   GlobalOptions global;

@@ -1,0 +1,573 @@
+// Doctor checks on the repository: layout, YAML, inventory, resources, releases, drift, Talos CNI
+// settings, the FluxInstance sync, the age key and sops, talosconfig and kubeconfig.
+#include <algorithm>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "fluxboot/values.hpp"
+#include "ops/doctor_checks.hpp"
+
+namespace fluxboot::ops::doctor {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string plural(size_t n, const char* word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); }
+
+void fail(Check& k, std::string summary, std::string advice) {
+  k.status = CheckStatus::Fail;
+  k.summary = std::move(summary);
+  k.advice = std::move(advice);
+}
+
+bool is_yaml(const fs::path& p) {
+  auto e = p.extension().string();
+  return e == ".yaml" || e == ".yml";
+}
+
+void yaml_files_under(const fs::path& dir, std::vector<fs::path>& out) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (it->is_directory(ec)) {
+      if (!name.empty() && name[0] == '.') it.disable_recursion_pending();
+      continue;
+    }
+    if (name.find(".fluxboot-") != std::string::npos) continue;  // fluxboot's own transient files
+    if (is_yaml(it->path())) out.push_back(it->path());
+  }
+}
+
+// Flux's sync URL forms: https://, http://, ssh://; scp-like git@host:path is not one of them.
+std::string url_scheme(const std::string& url) {
+  auto p = url.find("://");
+  return p == std::string::npos ? "" : url.substr(0, p);
+}
+
+}  // namespace
+
+void check_layout(DoctorRun& run) {
+  const Config& c = run.ctx.config;
+  Check& k = run.add("layout", "repository layout");
+  struct Need {
+    fs::path path;
+    const char* key;
+    bool dir;
+  };
+  const Need needs[] = {{c.paths.apps, "paths.apps", true},
+                        {c.paths.clusterconfig, "paths.clusterconfig", true},
+                        {c.paths.resources_template, "paths.resourcesTemplate", false},
+                        {c.paths.crds_helmfile, "paths.crdsHelmfile", false},
+                        {c.paths.apps_helmfile, "paths.appsHelmfile", false},
+                        {c.paths.cluster_kustomization, "paths.clusterKustomization", false}};
+  std::error_code ec;
+  for (const auto& n : needs) {
+    fs::path p = c.abs(n.path);
+    bool ok = n.dir ? fs::is_directory(p, ec) : fs::is_regular_file(p, ec);
+    if (!ok) k.details.push_back(fmt::format("{} ({}): {}", run.rel(p), n.key, fs::exists(p, ec) ? (n.dir ? "not a directory" : "not a file") : "missing"));
+  }
+  if (fs::is_directory(c.abs(c.paths.apps), ec)) {
+    size_t dirs = 0;
+    for (const auto& e : fs::directory_iterator(c.abs(c.paths.apps), ec)) dirs += e.is_directory(ec) ? 1 : 0;
+    if (dirs == 0) k.details.push_back(fmt::format("{}: no namespace directories", run.rel(c.abs(c.paths.apps))));
+  }
+  if (!k.details.empty())
+    fail(k, plural(k.details.size(), "missing path"),
+         "create them, or point the paths.* keys in fluxboot.yaml at where they are");
+  else
+    k.summary = fmt::format("{}, {}, {} and the helmfile states are in place", run.rel(c.abs(c.paths.apps)),
+                            run.rel(c.abs(c.paths.clusterconfig)), run.rel(c.abs(c.paths.resources_template)));
+}
+
+void check_yaml(DoctorRun& run) {
+  const Config& c = run.ctx.config;
+  Check& k = run.add("yaml", "YAML files parse");
+  std::vector<fs::path> files;
+  fs::path manifests = c.abs(c.paths.apps).parent_path();
+  if (manifests == c.root) manifests = c.abs(c.paths.apps);
+  yaml_files_under(manifests, files);
+  yaml_files_under(c.abs(c.paths.clusterconfig), files);
+  yaml_files_under(c.abs(c.paths.apps_helmfile).parent_path(), files);
+  yaml_files_under(c.abs(c.paths.crds_helmfile).parent_path(), files);
+  for (const fs::path& f : {c.abs(c.paths.talconfig), c.abs(c.paths.cluster_kustomization), run.ctx.options.talosconfig}) {
+    std::error_code ec;
+    if (fs::is_regular_file(f, ec)) files.push_back(f);
+  }
+  std::sort(files.begin(), files.end());
+  files.erase(std::unique(files.begin(), files.end()), files.end());
+  size_t templated = 0, docs = 0;
+  for (const auto& f : files) {
+    std::string text = slurp(f);
+    // helmfile Go templates are rendered by helmfile, not parsed as YAML.
+    if (text.find("{{") != std::string::npos && f.string().find("helmfile") != std::string::npos) {
+      ++templated;
+      continue;
+    }
+    try {
+      for (const auto& d : gitops::split_documents(text, run.rel(f))) {
+        values::parse_yaml(d.text, values::Dialect::GoYamlV3, fmt::format("{}:{}", run.rel(f), d.line));
+        ++docs;
+      }
+    } catch (const std::exception& e) {
+      k.details.push_back(e.what());
+    }
+  }
+  if (!k.details.empty())
+    fail(k, fmt::format("{} of {} do not parse", plural(k.details.size(), "file"), plural(files.size(), "file")),
+         "fix the YAML at the lines named (Flux reads these files with the same rules)");
+  else
+    k.summary = fmt::format("{}, {} parsed{}", plural(files.size(), "file"), plural(docs, "document"),
+                            templated ? fmt::format(" ({} helmfile templates left to helmfile)", templated) : "");
+}
+
+void check_inventory(DoctorRun& run) {
+  Check& k = run.add("inventory", "nodes and machine configs");
+  std::string error;
+  const auto* nodes = run.inventory(&error);
+  if (nodes == nullptr) {
+    fail(k, "the node inventory cannot be built", "fix the inventory source named above (docs/configuration.md, \"nodes\")");
+    k.details.push_back(error);
+    return;
+  }
+  size_t cps = 0;
+  std::string list;
+  for (const auto& n : *nodes) {
+    cps += n.control_plane ? 1 : 0;
+    list += fmt::format("{}{} ({}{})", list.empty() ? "" : ", ", n.hostname.empty() ? n.address : n.hostname,
+                        n.address, n.control_plane ? ", control plane" : "");
+  }
+  if (cps == 0) {
+    fail(k, fmt::format("{}, none of them a control plane", plural(nodes->size(), "node")),
+         "mark the control-plane nodes (controlPlane: true)");
+    return;
+  }
+  k.summary = fmt::format("{} from {}: {}", plural(nodes->size(), "node"),
+                          nodes->empty() ? "?" : nodes->front().origin.substr(0, nodes->front().origin.find(':')), list);
+}
+
+void check_resources(DoctorRun& run) {
+  const Config& c = run.ctx.config;
+  Check& k = run.add("resources", "bootstrap resources template");
+  std::string error;
+  const auto* docs = run.resources(&error);
+  if (docs == nullptr) {
+    fail(k, fmt::format("{} does not render", run.rel(c.abs(c.paths.resources_template))),
+         "export the variables it needs (ENV.*), or give them a default(...) in the template");
+    k.details.push_back(error);
+    return;
+  }
+  std::vector<std::string> objects;
+  for (const auto& d : *docs) {
+    try {
+      values::parse_yaml(d.text, values::Dialect::GoYamlV3, fmt::format("{} (rendered):{}", run.rel(c.abs(c.paths.resources_template)), d.line));
+    } catch (const std::exception& e) {
+      k.details.push_back(e.what());
+    }
+    objects.push_back(fmt::format("{} {}{}", d.kind.empty() ? "?" : d.kind, d.ns.empty() ? "" : d.ns + "/", d.name));
+  }
+  if (!k.details.empty()) {
+    fail(k, "renders to YAML that does not parse", "check the indentation of multi-line values (| indent(N))");
+    return;
+  }
+  std::string list;
+  for (const auto& o : objects) list += (list.empty() ? "" : ", ") + o;
+  k.summary = fmt::format("renders {}{}", plural(objects.size(), "object"), list.empty() ? "" : ": " + list);
+}
+
+void check_releases(DoctorRun& run) {
+  Check& k = run.add("releases", "bootstrap releases resolve");
+  for (bool apps : {false, true})
+    if (!run.state_error(apps).empty()) k.details.push_back(run.state_error(apps));
+  size_t n = 0;
+  std::vector<std::string> warnings;
+  for (const auto& r : run.releases()) {
+    ++n;
+    const std::string who = fmt::format("{} ({})", r.ref.str(), r.state_name);
+    if (!r.values_error.empty()) k.details.push_back(fmt::format("{}: values: {}", who, r.values_error));
+    if (!r.chart_error.empty()) k.details.push_back(fmt::format("{}: chart: {}", who, r.chart_error));
+    const std::string chart = r.in_state && !r.in_state->chart.empty() ? r.in_state->chart : (r.chart ? r.chart->url : "");
+    const std::string version = r.in_state && !r.in_state->version.empty() ? r.in_state->version : (r.chart ? r.chart->version : "");
+    if (r.chart_error.empty() && chart.empty())
+      k.details.push_back(fmt::format("{}: no chart (neither in the helmfile nor from an OCIRepository/HelmRepository)", who));
+    if (r.chart_error.empty() && version.empty() && (!r.chart || r.chart->digest.empty()))
+      k.details.push_back(fmt::format("{}: no chart version (helmfile `version:` or OCIRepository spec.ref.tag)", who));
+    if (r.values)
+      for (const auto& w : r.values->warnings) warnings.push_back(fmt::format("{}: {}", who, w));
+  }
+  if (!k.details.empty()) {
+    fail(k, fmt::format("{} of {}", plural(k.details.size(), "problem"), plural(n, "release")),
+         "fix the HelmRelease/OCIRepository files named (fluxboot values <ns>/<name> shows what Flux would see)");
+    k.details.insert(k.details.end(), warnings.begin(), warnings.end());
+  } else if (!warnings.empty()) {
+    k.status = CheckStatus::Warn;
+    k.summary = fmt::format("{} resolve, with {}", plural(n, "release"), plural(warnings.size(), "warning"));
+    k.details = warnings;
+    k.advice = "define the variables (cluster-settings, postBuild.substitute) or use --strict to make them errors";
+  } else {
+    k.summary = fmt::format("{}: values, chart and version resolve for each", plural(n, "release"));
+  }
+}
+
+void check_release_names(DoctorRun& run) {
+  const Config& c = run.ctx.config;
+  Check& k = run.add("release-names", "release names match kubernetes/apps");
+  const auto& st = run.state(true);
+  if (!st) {
+    k.status = CheckStatus::Skip;
+    k.summary = "no apps helmfile to check";
+    return;
+  }
+  for (const auto& r : st->releases) {
+    if (r.ns.empty()) {
+      k.details.push_back(fmt::format("{}: release {} has no namespace (Flux adopts a release by namespace and name)",
+                                      run.rel(st->file), r.name));
+      continue;
+    }
+    fs::path dir = c.abs(c.paths.apps) / r.ns / r.name;
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec))
+      k.details.push_back(fmt::format("{}: release {}/{} has no directory {}: Flux's HelmRelease of another name would "
+                                      "install a second copy instead of adopting it",
+                                      run.rel(st->file), r.ns, r.name, run.rel(dir)));
+  }
+  if (!k.details.empty())
+    fail(k, plural(k.details.size(), "release") + " Flux would not adopt",
+         "name each helmfile release and namespace exactly like its kubernetes/apps/<namespace>/<name> directory");
+  else
+    k.summary = fmt::format("{} match their kubernetes/apps/<ns>/<name> directories", plural(st->releases.size(), "release"));
+}
+
+void check_drift(DoctorRun& run) {
+  Check& k = run.add("drift", "helmfile vs OCIRepository versions");
+  size_t compared = 0;
+  for (const auto& r : run.releases()) {
+    if (r.in_state == nullptr || !r.chart) continue;
+    const auto& hf = *r.in_state;
+    const auto& oci = *r.chart;
+    if (!hf.version.empty() && !oci.version.empty()) {
+      ++compared;
+      if (hf.version != oci.version)
+        k.details.push_back(fmt::format("{} ({}): helmfile pins {}, {} has {}", r.ref.str(), r.state_name, hf.version,
+                                        oci.source, oci.version));
+    }
+    if (hf.chart.rfind("oci://", 0) == 0 && oci.is_oci() && hf.chart != oci.url)
+      k.details.push_back(fmt::format("{} ({}): helmfile chart {} differs from {} url {}", r.ref.str(), r.state_name,
+                                      hf.chart, oci.source, oci.url));
+  }
+  if (!k.details.empty())
+    fail(k, plural(k.details.size(), "difference"),
+         "let the helmfile take chart and version from the OCIRepository (leave them out; fluxboot fills them in), "
+         "or update both: Flux moves the release to the OCIRepository's version right after bootstrap");
+  else
+    k.summary = compared ? fmt::format("{} agree", plural(compared, "pinned version"))
+                         : "nothing pinned twice (versions come from one place)";
+}
+
+void check_talos_cni(DoctorRun& run) {
+  Check& k = run.add("talos-cni", "Talos leaves CNI, kube-proxy, CoreDNS to the apps");
+  ReleaseInfo* cilium = run.release_with_chart("cilium");
+  ReleaseInfo* coredns = run.release_with_chart("coredns");
+  if (cilium == nullptr && coredns == nullptr) {
+    k.summary = "the apps stage installs neither cilium nor coredns: nothing to check";
+    return;
+  }
+  // kube-proxy only has to go when cilium replaces it (values unknown: assume it does).
+  bool proxy_needed = cilium != nullptr &&
+                      (!cilium->values || !cilium->values->values.contains("kubeProxyReplacement") ||
+                       truthy(at(cilium->values->values, {"kubeProxyReplacement"})));
+  const auto* nodes = run.inventory();
+  if (nodes == nullptr) {
+    k.status = CheckStatus::Skip;
+    k.summary = "no inventory (see the inventory check)";
+    return;
+  }
+  size_t checked = 0;
+  for (const auto& n : *nodes) {
+    if (!n.control_plane) continue;  // the cluster settings take effect from the control plane
+    ++checked;
+    json cluster;
+    try {
+      for (const auto& d : gitops::split_documents(slurp(n.config_file), run.rel(n.config_file))) {
+        auto j = values::parse_yaml(d.text, values::Dialect::GoYamlV3, run.rel(n.config_file));
+        if (j.is_object() && j.contains("cluster")) cluster = j["cluster"];
+      }
+    } catch (const std::exception& e) {
+      k.details.push_back(e.what());
+      continue;
+    }
+    const std::string file = run.rel(n.config_file);
+    if (cilium != nullptr) {
+      const json* cni = at(cluster, {"network", "cni", "name"});
+      std::string name = cni && cni->is_string() ? cni->get<std::string>() : "";
+      if (name != "none")
+        k.details.push_back(fmt::format("{}: cluster.network.cni.name is {} (must be none: the apps stage installs "
+                                        "cilium)",
+                                        file, name.empty() ? "unset (Talos's default: flannel)" : "'" + name + "'"));
+      if (proxy_needed && !truthy(at(cluster, {"proxy", "disabled"})))
+        k.details.push_back(fmt::format("{}: cluster.proxy.disabled is not true (cilium's kubeProxyReplacement "
+                                        "takes kube-proxy's place)",
+                                        file));
+    }
+    if (coredns != nullptr && !truthy(at(cluster, {"coreDNS", "disabled"})))
+      k.details.push_back(fmt::format("{}: cluster.coreDNS.disabled is not true (the apps stage installs coredns; "
+                                      "the release fails with \"invalid ownership metadata\")",
+                                      file));
+  }
+  if (!k.details.empty())
+    fail(k, plural(k.details.size(), "setting") + " would clash with the apps stage",
+         "in talconfig.yaml set cniConfig.name: none and patch cluster.proxy.disabled/cluster.coreDNS.disabled: true, "
+         "then regenerate (talhelper genconfig)");
+  else
+    k.summary = fmt::format("{}: built-in CNI{}{} disabled", plural(checked, "control-plane config"),
+                            proxy_needed ? ", kube-proxy" : "", coredns ? ", CoreDNS" : "");
+}
+
+void check_flux_sync(DoctorRun& run) {
+  const Config& c = run.ctx.config;
+  Check& k = run.add("flux-sync", "FluxInstance sync");
+  ReleaseInfo* fi = run.flux_instance();
+  if (fi == nullptr) {
+    k.status = CheckStatus::Warn;
+    k.summary = "no flux-instance release in the apps helmfile";
+    k.advice = "the apps stage waits for a FluxInstance; add the flux-instance chart to " + c.paths.apps_helmfile.string();
+    return;
+  }
+  if (!fi->values) {
+    k.status = CheckStatus::Skip;
+    k.summary = "its values do not resolve (see the releases check)";
+    return;
+  }
+  const json& v = fi->values->values;
+  const json* sync = at(v, {"instance", "sync"});
+  if (sync == nullptr || !sync->is_object()) {
+    fail(k, "instance.sync is not set: Flux would be installed but sync nothing",
+         "set instance.sync.url, ref and path in " + run.rel(fi->values->file));
+    return;
+  }
+  auto str = [&](const char* key) {
+    const json* x = at(*sync, {key});
+    return x && x->is_string() ? x->get<std::string>() : std::string();
+  };
+  const std::string kind = str("kind").empty() ? "GitRepository" : str("kind");
+  const std::string url = str("url"), ref = str("ref"), path = str("path"), pull = str("pullSecret");
+  for (const auto& [key, value] : {std::pair{"url", url}, std::pair{"ref", ref}, std::pair{"path", path}}) {
+    if (value.empty()) k.details.push_back(fmt::format("instance.sync.{} is empty", key));
+    else if (value.find("${") != std::string::npos)
+      k.details.push_back(fmt::format("instance.sync.{} has an unresolved variable: {}", key, value));
+  }
+  if (kind == "GitRepository" && !url.empty()) {
+    std::string scheme = url_scheme(url);
+    if (scheme.empty() && url.find('@') != std::string::npos)
+      k.details.push_back(fmt::format("url {} is scp-like; Flux needs ssh://{}", url, [&] {
+        std::string u = url;
+        auto colon = u.find(':');
+        if (colon != std::string::npos) u[colon] = '/';
+        return u;
+      }()));
+    else if (scheme != "https" && scheme != "http" && scheme != "ssh")
+      k.details.push_back(fmt::format("url {}: Flux's GitRepository takes https://, http:// or ssh:// URLs", url));
+    if (!ref.empty() && ref.rfind("refs/", 0) != 0)
+      k.details.push_back(fmt::format("ref '{}' is not a full Git reference (refs/heads/{}, refs/tags/…)", ref, ref));
+    if (scheme == "ssh") {
+      if (pull.empty()) {
+        k.details.push_back("an ssh:// url needs instance.sync.pullSecret (a Secret with identity and known_hosts)");
+      } else {
+        std::string error;
+        const auto* docs = run.resources(&error);
+        bool found = false, keys = false;
+        if (docs != nullptr)
+          for (const auto& d : *docs) {
+            if (d.kind != "Secret" || d.name != pull || (!d.ns.empty() && d.ns != c.flux_namespace)) continue;
+            found = true;
+            try {
+              auto j = values::parse_yaml(d.text, values::Dialect::GoYamlV3, "resources");
+              bool id = at(j, {"data", "identity"}) || at(j, {"stringData", "identity"});
+              bool kh = at(j, {"data", "known_hosts"}) || at(j, {"stringData", "known_hosts"});
+              keys = id && kh;
+            } catch (const std::exception&) {
+            }
+          }
+        if (!found)
+          k.details.push_back(fmt::format("pullSecret {} is not among the bootstrap resources ({}): Flux cannot clone "
+                                          "until it exists in {}",
+                                          pull, c.paths.resources_template.string(), c.flux_namespace));
+        else if (!keys)
+          k.details.push_back(fmt::format("Secret {}/{} needs the keys identity and known_hosts (a deploy key)",
+                                          c.flux_namespace, pull));
+      }
+    }
+  }
+  std::string rel_path = path;
+  while (rel_path.rfind("./", 0) == 0) rel_path = rel_path.substr(2);
+  std::error_code ec;
+  if (!path.empty() && path.find("${") == std::string::npos && kind != "OCIRepository" &&
+      !fs::is_directory(c.root / rel_path, ec))
+    k.details.push_back(fmt::format("path {} does not exist in this repository: Flux would sync nothing", path));
+  if (!k.details.empty()) {
+    fail(k, fmt::format("{} in {}", plural(k.details.size(), "problem"), run.rel(fi->values->file)),
+         "fix instance.sync; a wrong url, ref or path makes Flux silently do nothing");
+    return;
+  }
+  k.summary = fmt::format("{} {} @ {}, path {}{}", kind, url, ref, path, pull.empty() ? "" : " (pullSecret " + pull + ")");
+}
+
+void check_age_key(DoctorRun& run) {
+  const Config& c = run.ctx.config;
+  Check& k = run.add("age-key", "age key");
+  fs::path key = run.age_key_path();
+  const bool from_env = run.ctx.options.env.count("SOPS_AGE_KEY_FILE") != 0 && !run.ctx.options.env.at("SOPS_AGE_KEY_FILE").empty();
+  const std::string where = run.rel(key) + (from_env ? " (SOPS_AGE_KEY_FILE)" : "");
+  bool decryption = false;
+  try {
+    std::error_code ec;
+    fs::path ks = c.abs(c.paths.cluster_kustomization);
+    if (fs::is_regular_file(ks, ec))
+      for (const auto& d : gitops::split_documents(slurp(ks), run.rel(ks)))
+        decryption = decryption || at(values::parse_yaml(d.text, values::Dialect::GoYamlV3, run.rel(ks)), {"spec", "decryption"});
+  } catch (const std::exception&) {
+  }
+  const size_t encrypted = run.sops_files().size();
+  std::error_code ec;
+  if (!fs::is_regular_file(key, ec)) {
+    if (encrypted == 0 && !decryption) {
+      k.summary = fmt::format("{} absent; not needed (no *.sops.yaml files, no decryption in {})", where,
+                              run.rel(c.abs(c.paths.cluster_kustomization)));
+      return;
+    }
+    fail(k, fmt::format("{} not found", where),
+         fmt::format("put the age identity at {} (or set SOPS_AGE_KEY_FILE): the resources stage creates {}/sops-age "
+                     "from it",
+                     c.paths.age_key.string(), c.flux_namespace));
+    if (encrypted) k.details.push_back(fmt::format("{} *.sops.yaml files need it", encrypted));
+    if (decryption) k.details.push_back(run.rel(c.abs(c.paths.cluster_kustomization)) + " decrypts with the sops-age Secret");
+    return;
+  }
+  std::string content = slurp(key);
+  size_t ids = 0;
+  for (size_t pos = 0; (pos = content.find("AGE-SECRET-KEY-", pos)) != std::string::npos; ++pos) ++ids;
+  if (ids == 0) {
+    fail(k, where + " holds no age identity (no AGE-SECRET-KEY- line)", "generate one with age-keygen -o " + c.paths.age_key.string());
+    return;
+  }
+  k.summary = fmt::format("{}: {}", where, plural(ids, "identity"));
+}
+
+void check_sops_decrypt(DoctorRun& run) {
+  Check& k = run.add("sops-decrypt", "*.sops.yaml decrypt with the age key");
+  auto files = run.sops_files();
+  for (const auto& f : run.decrypted())
+    if (std::find(files.begin(), files.end(), f) == files.end()) files.push_back(f);
+  if (files.empty()) {
+    k.summary = "no *.sops.yaml files";
+    return;
+  }
+  const ToolInfo& sops = run.tool("sops");
+  if (sops.path.empty()) {
+    fail(k, fmt::format("{} to check but sops is not installed", plural(files.size(), "file")),
+         "install sops 3.9+ (https://github.com/getsops/sops/releases)");
+    return;
+  }
+  fs::path key = run.age_key_path();
+  std::error_code ec;
+  if (!fs::is_regular_file(key, ec)) {
+    k.status = CheckStatus::Skip;
+    k.summary = "no age key (see the age-key check)";
+    return;
+  }
+  for (const auto& f : files) {
+    process::Command cmd;
+    cmd.argv = {sops.path, "decrypt", f.string()};
+    cmd.env = {{"SOPS_AGE_KEY_FILE", key.string()}};
+    cmd.mutating = false;
+    cmd.timeout = run.options.tool_timeout;
+    // The plaintext stays in this Result and is dropped: never logged, never printed.
+    auto r = run.ctx.runner.run(cmd);
+    if (!r.ok()) {
+      std::string why = r.tail(2);
+      for (auto& ch : why)
+        if (ch == '\n') ch = ' ';
+      k.details.push_back(fmt::format("{}: {}", run.rel(f), why.empty() ? fmt::format("sops exited {}", r.exit_code) : why));
+    }
+  }
+  if (!k.details.empty())
+    fail(k, fmt::format("{} of {} do not decrypt with {}", plural(k.details.size(), "file"), plural(files.size(), "file"),
+                        run.rel(key)),
+         "re-encrypt them for this key's recipient (sops updatekeys), or use the key they were encrypted for");
+  else
+    k.summary = fmt::format("{} decrypt with {}", plural(files.size(), "file"), run.rel(key));
+}
+
+void check_talosconfig(DoctorRun& run) {
+  Check& k = run.add("talosconfig", "talosconfig");
+  const auto& opts = run.ctx.options;
+  const std::string where = fmt::format("{} (from {})", run.rel(opts.talosconfig), opts.talosconfig_source);
+  std::error_code ec;
+  if (!fs::is_regular_file(opts.talosconfig, ec)) {
+    fail(k, where + " not found",
+         "generate it (talhelper genconfig writes talos/clusterconfig/talosconfig), or pass --talosconfig / set "
+         "TALOSCONFIG: talosctl needs it once the nodes leave maintenance mode");
+    return;
+  }
+  try {
+    auto j = values::parse_yaml(slurp(opts.talosconfig), values::Dialect::GoYamlV3, run.rel(opts.talosconfig));
+    std::string context = j.value("context", "");
+    const json* ctxj = at(j, {"contexts", context.c_str()});
+    if (context.empty() || ctxj == nullptr) {
+      fail(k, where + ": no current context", "set `context:` to one of its contexts");
+      return;
+    }
+    const json* eps = at(*ctxj, {"endpoints"});
+    if (eps == nullptr || !eps->is_array() || eps->empty()) {
+      fail(k, fmt::format("{}: context {} has no endpoints", where, context), "add the control-plane addresses as endpoints");
+      return;
+    }
+    std::string list;
+    for (const auto& e : *eps)
+      if (e.is_string()) list += (list.empty() ? "" : ", ") + e.get<std::string>();
+    k.summary = fmt::format("{}: context {}, endpoints {}", where, context, list);
+  } catch (const std::exception& e) {
+    fail(k, where + " does not parse", "regenerate it");
+    k.details.push_back(e.what());
+  }
+}
+
+void check_kubeconfig(DoctorRun& run) {
+  Check& k = run.add("kubeconfig", "kubeconfig");
+  const auto& opts = run.ctx.options;
+  const std::string where = fmt::format("{} (from {})", run.rel(opts.kubeconfig), opts.kubeconfig_source);
+  std::error_code ec;
+  if (!fs::is_regular_file(opts.kubeconfig, ec)) {
+    k.status = CheckStatus::Warn;
+    k.summary = where + " does not exist yet";
+    k.advice = "expected before the first bootstrap: the kubeconfig stage writes it";
+    return;
+  }
+  try {
+    auto j = values::parse_yaml(slurp(opts.kubeconfig), values::Dialect::GoYamlV3, run.rel(opts.kubeconfig));
+    std::string current = j.value("current-context", "");
+    std::string server;
+    if (const json* contexts = at(j, {"contexts"}); contexts && contexts->is_array())
+      for (const auto& cx : *contexts)
+        if (cx.value("name", "") == current)
+          if (const json* cl = at(cx, {"context", "cluster"}); cl && cl->is_string())
+            if (const json* clusters = at(j, {"clusters"}); clusters && clusters->is_array())
+              for (const auto& c : *clusters)
+                if (c.value("name", "") == cl->get<std::string>())
+                  if (const json* s = at(c, {"cluster", "server"}); s && s->is_string()) server = s->get<std::string>();
+    if (current.empty() || server.empty()) {
+      fail(k, where + ": no current context with a server", "fetch it again: fluxboot kubeconfig");
+      return;
+    }
+    k.summary = fmt::format("{}: context {} → {}", where, current, server);
+  } catch (const std::exception& e) {
+    fail(k, where + " does not parse", "fetch it again: fluxboot kubeconfig");
+    k.details.push_back(e.what());
+  }
+}
+
+}  // namespace fluxboot::ops::doctor
