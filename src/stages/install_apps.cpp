@@ -1,5 +1,8 @@
 // Stage 8, apps: `helmfile sync` of the bootstrap apps under fluxboot's own deadline (helmfile's
 // --timeout was long ignored), then the Flux Operator pod and the FluxInstance must be Ready.
+#include <algorithm>
+#include <sstream>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -38,7 +41,19 @@ class InstallApps final : public Stage {
     }
     if (!changed.empty()) ctx.reporter.debug(name(), "helmfile sync needed: " + changed);
     auto sync = helmfile_command(ctx, handoff_->state_file(), {"sync", "--hide-notes"});
-    auto r = ctx.run_checked(sync, "helmfile sync of " + ctx.config.paths.apps_helmfile.string());
+    auto r = ctx.run(sync);
+    if (!r.ok() && !r.dry_run) {
+      // helmfile lists the failed releases above a long ARGS block, so the plain output tail
+      // misses them: name them explicitly.
+      std::string failed = failed_releases(r.out + "\n" + r.err);
+      if (r.timed_out)
+        throw DeadlineError("helmfile sync did not finish before the stage deadline" +
+                            (failed.empty() ? std::string() : " (failed: " + failed + ")"));
+      throw StageError(fmt::format("helmfile sync of {} failed{} (exit {}):\n{}",
+                                   ctx.config.paths.apps_helmfile.string(),
+                                   failed.empty() ? "" : " on release " + failed, r.exit_code,
+                                   ctx.redactor.apply(r.tail())));
+    }
     if (r.dry_run)
       return fmt::format("would wait for the Flux Operator pod ({}) and FluxInstance {}/{}",
                          ctx.config.flux_operator_selector, ns, fi);
@@ -49,6 +64,43 @@ class InstallApps final : public Stage {
   void cleanup(Context&) noexcept override { handoff_.reset(); }
 
  private:
+  // "spegel, cilium" from helmfile's "failed processing release X" lines and FAILED RELEASES table.
+  static std::string failed_releases(const std::string& output) {
+    std::vector<std::string> names;
+    auto add = [&](std::string n) {
+      while (!n.empty() && (n.back() == ':' || n.back() == ',' || n.back() == '\r')) n.pop_back();
+      if (!n.empty() && std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+    };
+    std::istringstream in(output);
+    std::string line;
+    bool table = false;
+    while (std::getline(in, line)) {
+      const std::string marker = "failed processing release ";
+      if (auto p = line.find(marker); p != std::string::npos) {
+        std::istringstream w(line.substr(p + marker.size()));
+        std::string n;
+        w >> n;
+        add(n);
+      }
+      if (line.find("FAILED RELEASES:") != std::string::npos) {
+        table = true;
+        continue;
+      }
+      if (table) {
+        std::istringstream w(line);
+        std::string n;
+        if (!(w >> n) || n == "NAME") {
+          if (n != "NAME") table = false;
+          continue;
+        }
+        add(n);
+      }
+    }
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out;
+  }
+
   // True when helm already runs every release of the derived state, deployed, at the state's
   // chart version, with exactly the values helmfile would pass. Then `helmfile sync` would only
   // add a Helm revision with identical manifests, so a re-run skips it. Any doubt means sync.
