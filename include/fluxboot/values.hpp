@@ -8,12 +8,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "fluxboot/config.hpp"
 #include "fluxboot/error.hpp"
@@ -44,12 +43,13 @@ struct ReleaseRef {
 };
 
 struct Chart {
-  std::string url;       // oci://registry/repo/chart, or a HelmRepository's https URL
-  std::string name;      // chart name inside an https HelmRepository; empty for OCI
-  std::string version;   // OCIRepository spec.ref.tag or .semver, chart.spec.version
-  std::string digest;    // OCIRepository spec.ref.digest, when pinned by digest
-  std::string source;    // e.g. "OCIRepository cilium (kubernetes/apps/kube-system/cilium/app/ocirepository.yaml)"
-  // The helmfile `chart:` value: url for OCI, "<repository name>/<name>" is left to the caller.
+  std::string url;      // oci://registry/repo/chart, or a HelmRepository's https URL
+  std::string name;     // chart name inside an https HelmRepository; empty for OCI
+  std::string version;  // OCIRepository spec.ref.tag or .semver, chart.spec.version
+  std::string digest;   // OCIRepository spec.ref.digest, when pinned by digest
+  std::string source;   // e.g. "OCIRepository cilium
+                        // (kubernetes/apps/kube-system/cilium/app/ocirepository.yaml)"
+  // oci://: helmfile's `chart:` is the url itself; otherwise it is "<repository>/<name>".
   bool is_oci() const { return url.rfind("oci://", 0) == 0; }
 };
 
@@ -57,7 +57,7 @@ struct ComputedValues {
   nlohmann::json values = nlohmann::json::object();  // exactly what Flux hands Helm (JSON types)
   std::string yaml;                   // the same, as type-faithful YAML (what helmfile receives)
   std::vector<std::string> secrets;   // values that came from Secrets: register with the Redactor
-  std::vector<std::string> warnings;  // unresolved variables, optional sources absent, …
+  std::vector<std::string> warnings;  // undefined variables, required sources not in Git, …
   std::filesystem::path file;         // the helmrelease.yaml that was read
 };
 
@@ -130,7 +130,8 @@ class Handoff {
 // filled from the release's OCIRepository; a version that differs from it is reported as drift.
 // Everything else (helmDefaults, hooks, needs, bases, repositories, other values) is kept.
 // A state that is a Go template (contains "{{") is passed through unchanged, with a warning.
-std::unique_ptr<Handoff> derive_helmfile(const Config& config, const std::filesystem::path& state_file,
+std::unique_ptr<Handoff> derive_helmfile(const Config& config,
+                                         const std::filesystem::path& state_file,
                                          const Options& options);
 
 // Releases listed in a helmfile state, in order (namespace empty when the release sets none).

@@ -1,9 +1,9 @@
 // `fluxboot values <namespace>/<name>`: the values (or chart) Helm receives for a release, as Flux
 // would compute them (docs/values.md).
+#include <fmt/format.h>
+
 #include <memory>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "cli/app.hpp"
 #include "fluxboot/error.hpp"
@@ -30,7 +30,8 @@ values::Options reader_options(Session& s) {
     cmd.mutating = false;  // read-only: --dry-run still decrypts
     cmd.label = "sops decrypt " + file.filename().string();
     auto r = s.runner().run(cmd);
-    if (!r.ok()) throw InputError(fmt::format("{}: sops decrypt failed: {}", file.string(), r.tail(3)));
+    if (!r.ok())
+      throw InputError(fmt::format("{}: sops decrypt failed: {}", file.string(), r.tail(3)));
     return r.out;
   };
   o.warn = [&s](const std::string& message) { s.reporter->warn("values", message); };
@@ -51,12 +52,14 @@ std::vector<values::ReleaseRef> all_releases(Session& s) {
   for (const auto& file : {s.config.paths.crds_helmfile, s.config.paths.apps_helmfile}) {
     auto path = s.config.abs(file);
     if (!std::filesystem::is_regular_file(path)) {
-      s.reporter->warn("values", fmt::format("{}: helmfile state not found; skipped", file.string()));
+      s.reporter->warn("values",
+                       fmt::format("{}: helmfile state not found; skipped", file.string()));
       continue;
     }
     for (auto& r : values::releases_in(path)) {
       if (r.ns.empty()) {
-        s.reporter->warn("values", fmt::format("{}: release {} has no namespace; skipped", file.string(), r.name));
+        s.reporter->warn("values", fmt::format("{}: release {} has no namespace; skipped",
+                                               file.string(), r.name));
         continue;
       }
       if (seen.insert(r.str()).second) out.push_back(r);
@@ -68,7 +71,8 @@ std::vector<values::ReleaseRef> all_releases(Session& s) {
 int run_values(Session& s, const ValuesFlags& f) {
   values::Reader reader(s.config, reader_options(s));
   std::vector<values::ReleaseRef> refs =
-      f.all ? all_releases(s) : std::vector<values::ReleaseRef>{values::ReleaseRef::parse(f.release)};
+      f.all ? all_releases(s)
+            : std::vector<values::ReleaseRef>{values::ReleaseRef::parse(f.release)};
   const bool json_out = f.output == "json";
   nlohmann::json combined = nlohmann::json::object();
   std::string text;
@@ -91,10 +95,12 @@ int run_values(Session& s, const ValuesFlags& f) {
       if (!json_out) text = values::to_yaml(combined);
     }
   }
-  if (json_out) text = combined.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  if (json_out)
+    text = combined.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   if (secrets > 0 && !f.show_secrets) {
     text = s.redactor.apply(text);
-    s.reporter->info("values", "values from Secrets are shown as <redacted>; --show-secrets prints them");
+    s.reporter->info("values",
+                     "values from Secrets are shown as <redacted>; --show-secrets prints them");
   }
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
@@ -106,14 +112,17 @@ int run_values(Session& s, const ValuesFlags& f) {
 void add_values_command(CLI::App& app, GlobalOptions& global, Action& action) {
   auto flags = std::make_shared<ValuesFlags>();
   auto* sub = app.add_subcommand(
-      "values", "Print the values Helm receives for a release (<namespace>/<name>), computed as Flux would");
-  sub->add_option("release", flags->release, "The release, as <namespace>/<name>")->type_name("NAMESPACE/NAME");
+      "values",
+      "Print the values Helm receives for a release (<namespace>/<name>), computed as Flux would");
+  sub->add_option("release", flags->release, "The release, as <namespace>/<name>")
+      ->type_name("NAMESPACE/NAME");
   sub->add_option("-o,--output", flags->output, "yaml (default) or json")
       ->check(CLI::IsMember({"yaml", "json"}))
       ->type_name("FORMAT");
   sub->add_flag("--chart", flags->chart, "Print the chart URL and version instead of the values");
   sub->add_flag("--all", flags->all, "Every release of both bootstrap helmfiles (crds and apps)");
-  sub->add_flag("--show-secrets", flags->show_secrets, "Print values that come from Secrets instead of masking them");
+  sub->add_flag("--show-secrets", flags->show_secrets,
+                "Print values that come from Secrets instead of masking them");
   sub->callback([&global, &action, flags]() {
     action = [&global, flags]() -> int {
       if (flags->all == !flags->release.empty()) {

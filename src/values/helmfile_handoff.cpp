@@ -1,16 +1,16 @@
 // The hand-off to helmfile: a derived state file next to the original, in which each release's
 // gotmpl lookup is replaced by a values file the reader computed. The derived state is re-emitted
-// from yaml-cpp's node tree with every scalar's style kept (plain stays plain, quoted stays quoted),
-// so helmfile reads exactly what the user wrote everywhere else; comments are not carried over.
+// from yaml-cpp's node tree with every scalar's style kept (plain stays plain, quoted stays
+// quoted), so helmfile reads exactly what the user wrote everywhere else; comments are not carried
+// over.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "values/internal.hpp"
 
@@ -27,11 +27,12 @@ bool plain_key_ok(const std::string& s) {
   if (s.empty()) return false;
   for (char c : s)
     if (c == '\n' || c == '\r' || c == '\t' || c == '"' || c == '\\') return false;
-  if (s.find(": ") != std::string::npos || s.find(" #") != std::string::npos || s.back() == ':' || s.front() == ' ' ||
-      s.back() == ' ')
+  if (s.find(": ") != std::string::npos || s.find(" #") != std::string::npos || s.back() == ':' ||
+      s.front() == ' ' || s.back() == ' ')
     return false;
   return std::string_view("-?:,[]{}#&*!|>'\"%@`").find(s.front()) == std::string_view::npos ||
-         ((s.front() == '-' || s.front() == '?' || s.front() == ':') && s.size() > 1 && s[1] != ' ');
+         ((s.front() == '-' || s.front() == '?' || s.front() == ':') && s.size() > 1 &&
+          s[1] != ' ');
 }
 
 std::string tag_prefix(const YAML::Node& n) {
@@ -44,7 +45,8 @@ std::string tag_prefix(const YAML::Node& n) {
 }
 
 std::string quoted(const std::string& v) {
-  return json(v).dump(-1, ' ', false, json::error_handler_t::replace);  // JSON strings are YAML double-quoted
+  return json(v).dump(-1, ' ', false,
+                      json::error_handler_t::replace);  // JSON strings are YAML double-quoted
 }
 
 // A scalar as it was written: plain scalars verbatim, quoted and block scalars re-quoted.
@@ -129,11 +131,13 @@ std::string scalar_or_empty(const YAML::Node& n) {
   return n.Scalar();
 }
 
-// Writes a new file with mode 0600 (an older one of the same name, left by a killed run, is replaced).
+// Writes a new file with mode 0600 (an older one of the same name, left by a killed run, is
+// replaced).
 void write_private(const fs::path& path, const std::string& content) {
   ::unlink(path.c_str());
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) throw InputError(fmt::format("{}: cannot create: {}", path.string(), std::strerror(errno)));
+  if (fd < 0)
+    throw InputError(fmt::format("{}: cannot create: {}", path.string(), std::strerror(errno)));
   std::size_t done = 0;
   while (done < content.size()) {
     ssize_t n = ::write(fd, content.data() + done, content.size() - done);
@@ -165,7 +169,11 @@ std::string strip_v(const std::string& v) { return !v.empty() && v[0] == 'v' ? v
 
 std::string safe_name(const std::string& s) {
   std::string out;
-  for (char c : s) out.push_back((std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.') ? c : '_');
+  for (char c : s)
+    out.push_back(
+        (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.')
+            ? c
+            : '_');
   return out;
 }
 
@@ -181,7 +189,8 @@ void Handoff::remove() noexcept {
   files_.clear();
 }
 
-std::unique_ptr<Handoff> derive_helmfile(const Config& config, const fs::path& state_file, const Options& options) {
+std::unique_ptr<Handoff> derive_helmfile(const Config& config, const fs::path& state_file,
+                                         const Options& options) {
   std::unique_ptr<Handoff> h(new Handoff());
   const fs::path state = config.abs(state_file).lexically_normal();
   const std::string source = detail::display_path(state, config.root);
@@ -190,9 +199,10 @@ std::unique_ptr<Handoff> derive_helmfile(const Config& config, const fs::path& s
   auto warn = [&](const std::string& m) { h->warnings_.push_back(m); };
   std::string text = detail::read_text(state);
   if (text.find("{{") != std::string::npos) {
-    warn(fmt::format("{} is a Go template: it goes to helmfile unchanged, so its values come from its own "
-                     "templates, not from fluxboot's HelmRelease reader",
-                     source));
+    warn(fmt::format(
+        "{} is a Go template: it goes to helmfile unchanged, so its values come from its own "
+        "templates, not from fluxboot's HelmRelease reader",
+        source));
     return h;
   }
   auto docs = detail::load_nodes(text, source);
@@ -225,10 +235,13 @@ std::unique_ptr<Handoff> derive_helmfile(const Config& config, const fs::path& s
             lookups.push_back(k);
         }
       }
-      const bool no_values = !values || values.IsNull() || (values.IsSequence() && values.size() == 0);
+      const bool no_values =
+          !values || values.IsNull() || (values.IsSequence() && values.size() == 0);
       if (ns.empty()) {
         if (!lookups.empty())
-          throw InputError(fmt::format("{}: release {} reads its values from a HelmRelease but has no namespace", source, name));
+          throw InputError(
+              fmt::format("{}: release {} reads its values from a HelmRelease but has no namespace",
+                          source, name));
         continue;
       }
       ReleaseRef ref{ns, name};
@@ -240,11 +253,13 @@ std::unique_ptr<Handoff> derive_helmfile(const Config& config, const fs::path& s
         ComputedValues cv = reader.compute(ref);
         for (const auto& w : cv.warnings) warn_once(w);
         h->secrets_.insert(h->secrets_.end(), cv.secrets.begin(), cv.secrets.end());
-        const std::string file = fmt::format("{}.fluxboot-values-{}.{}.yaml", stem, safe_name(ns), safe_name(name));
+        const std::string file =
+            fmt::format("{}.fluxboot-values-{}.{}.yaml", stem, safe_name(ns), safe_name(name));
         const fs::path path = dir / file;
-        std::string content = fmt::format("# Values fluxboot computed for {} from {}.\n# Removed when the stage ends; "
-                                          "do not edit.\n",
-                                          ref.str(), detail::display_path(cv.file, config.root));
+        std::string content = fmt::format(
+            "# Values fluxboot computed for {} from {}.\n# Removed when the stage ends; "
+            "do not edit.\n",
+            ref.str(), detail::display_path(cv.file, config.root));
         content += cv.yaml;
         h->files_.push_back(path);
         write_private(path, content);
@@ -277,8 +292,9 @@ std::unique_ptr<Handoff> derive_helmfile(const Config& config, const fs::path& s
       }
       if (!chart) {
         if (missing_chart)
-          throw InputError(fmt::format("{}: release {} has no chart and its HelmRelease names no chart source", source,
-                                       ref.str()));
+          throw InputError(
+              fmt::format("{}: release {} has no chart and its HelmRelease names no chart source",
+                          source, ref.str()));
         continue;
       }
       std::string chart_value = chart->url;
@@ -304,26 +320,31 @@ std::unique_ptr<Handoff> derive_helmfile(const Config& config, const fs::path& s
       if (missing_chart) {
         rel["chart"] = chart_value;
       } else if (chart->is_oci() && scalar_or_empty(rel["chart"]) != chart_value) {
-        warn_once(fmt::format("{}: release {} installs chart {} but {} names {} (drift)", source, ref.str(),
-                              scalar_or_empty(rel["chart"]), chart->source, chart_value));
+        warn_once(fmt::format("{}: release {} installs chart {} but {} names {} (drift)", source,
+                              ref.str(), scalar_or_empty(rel["chart"]), chart->source,
+                              chart_value));
       }
       if (missing_version) {
         if (!chart->version.empty()) {
           rel["version"] = chart->version;
         } else if (!chart->digest.empty()) {
-          warn_once(fmt::format("{}: release {}: {} pins a digest ({}), which helmfile cannot pin; no version set", source,
-                                ref.str(), chart->source, chart->digest));
+          warn_once(fmt::format(
+              "{}: release {}: {} pins a digest ({}), which helmfile cannot pin; no version set",
+              source, ref.str(), chart->source, chart->digest));
         }
       } else {
         const std::string have = scalar_or_empty(rel["version"]);
         if (!chart->version.empty() && strip_v(have) != strip_v(chart->version))
-          warn_once(fmt::format("{}: release {} pins version {} but {} has {} (drift: Flux will install {})", source,
-                                ref.str(), have, chart->source, chart->version, chart->version));
+          warn_once(fmt::format(
+              "{}: release {} pins version {} but {} has {} (drift: Flux will install {})", source,
+              ref.str(), have, chart->source, chart->version, chart->version));
       }
     }
   }
 
-  std::string out = fmt::format("# Derived by fluxboot from {} for one run; removed when the stage ends.\n", state.filename().string());
+  std::string out =
+      fmt::format("# Derived by fluxboot from {} for one run; removed when the stage ends.\n",
+                  state.filename().string());
   bool first = true;
   for (const auto& doc : docs) {
     if (!first) out += "---\n";
@@ -341,15 +362,27 @@ std::unique_ptr<Handoff> derive_helmfile(const Config& config, const fs::path& s
 std::vector<ReleaseRef> releases_in(const fs::path& state_file) {
   const std::string source = state_file.string();
   std::string text = detail::read_text(state_file);
+  auto scalar_at = [](const detail::YNode* map, std::string_view key) -> const detail::YNode* {
+    if (map == nullptr || map->kind != detail::YNode::Kind::Map) return nullptr;
+    for (std::size_t i = 0; i + 1 < map->items.size(); i += 2)
+      if (map->items[i]->kind == detail::YNode::Kind::Scalar && map->items[i]->value == key)
+        return map->items[i + 1];
+    return nullptr;
+  };
   auto parse = [&](const std::string& t) {
     std::vector<ReleaseRef> out;
-    for (const auto& doc : detail::load_nodes(t, source)) {
-      YAML::Node releases = doc.IsMap() ? doc["releases"] : YAML::Node();
-      if (!releases || !releases.IsSequence()) continue;
-      for (const auto& r : releases) {
-        if (!r.IsMap()) continue;
-        std::string name = scalar_or_empty(r["name"]);
-        if (!name.empty()) out.push_back(ReleaseRef{scalar_or_empty(r["namespace"]), name});
+    auto tree = detail::load_documents(t, source);
+    for (const auto& doc : tree.docs) {
+      const detail::YNode* releases = scalar_at(doc.node, "releases");
+      if (releases == nullptr || releases->kind != detail::YNode::Kind::Sequence) continue;
+      for (const detail::YNode* r : releases->items) {
+        const detail::YNode* name = scalar_at(r, "name");
+        const detail::YNode* ns = scalar_at(r, "namespace");
+        if (name == nullptr || name->kind != detail::YNode::Kind::Scalar || name->value.empty())
+          continue;
+        out.push_back(ReleaseRef{
+            ns != nullptr && ns->kind == detail::YNode::Kind::Scalar ? ns->value : std::string(),
+            name->value});
       }
     }
     return out;
@@ -360,7 +393,8 @@ std::vector<ReleaseRef> releases_in(const fs::path& state_file) {
   std::size_t start = 0;
   while (start < text.size()) {
     std::size_t nl = text.find('\n', start);
-    std::string line = text.substr(start, nl == std::string::npos ? std::string::npos : nl - start + 1);
+    std::string line =
+        text.substr(start, nl == std::string::npos ? std::string::npos : nl - start + 1);
     if (line.find("{{") == std::string::npos) kept += line;
     start = nl == std::string::npos ? text.size() : nl + 1;
   }

@@ -1,16 +1,16 @@
 #pragma once
 // Internals of the value reader shared by its .cpp files. yaml-cpp appears only here and in
 // src/values/*.cpp.
+#include <yaml-cpp/yaml.h>
+
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-#include <yaml-cpp/yaml.h>
 
 #include "fluxboot/values.hpp"
 
@@ -29,8 +29,8 @@ std::string display_path(const fs::path& path, const fs::path& root);
 struct YNode {
   enum class Kind { Null, Scalar, Sequence, Map };
   Kind kind = Kind::Null;
-  std::string tag;             // "?" plain, "!" quoted/block, else the explicit tag; "" for Null
-  std::string value;           // scalar text
+  std::string tag;    // "?" plain, "!" quoted/block, else the explicit tag; "" for Null
+  std::string value;  // scalar text
   YAML::Mark mark;
   std::vector<const YNode*> items;  // sequence items; map: key, value, key, value, …
 };
@@ -78,8 +78,9 @@ bool plain_scalar_ok(std::string_view text);
 
 // Post-build substitution of one resource as Flux does it (to_goyaml → envsubst → go-yaml v2).
 // allow_fast: substitute plain scalars in place when that gives the same result (no re-parse).
-json substitute_document(const json& res, const std::map<std::string, std::string>& vars, bool strict,
-                         const std::string& source, std::vector<std::string>& undefined, bool allow_fast = true);
+json substitute_document(const json& res, const std::map<std::string, std::string>& vars,
+                         bool strict, const std::string& source,
+                         std::vector<std::string>& undefined, bool allow_fast = true);
 
 // helm's transform.MergeMaps: maps merge deeply, anything else in `from` replaces.
 void merge_maps(json& into, const json& from);

@@ -1,10 +1,10 @@
 // How Flux combines values: helm's transform.MergeMaps for valuesFrom and spec.values, and Helm's
 // strvals (the `--set` parser) for valuesFrom targetPath, as helm-controller's ReplacePathValue
 // uses it. Also Kubernetes label selectors for kustomize patch targets.
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <limits>
-
-#include <fmt/format.h>
 
 #include "values/internal.hpp"
 
@@ -93,9 +93,14 @@ class Strvals {
         std::uint64_t n = 0;
         bool ok = true;
         for (std::size_t k = i; k < val.size() && ok; ++k) {
-          if (val[k] < '0' || val[k] > '9') ok = false;
-          else if (n > (std::numeric_limits<std::uint64_t>::max() - static_cast<std::uint64_t>(val[k] - '0')) / 10) ok = false;
-          else n = n * 10 + static_cast<std::uint64_t>(val[k] - '0');
+          if (val[k] < '0' || val[k] > '9')
+            ok = false;
+          else if (n > (std::numeric_limits<std::uint64_t>::max() -
+                        static_cast<std::uint64_t>(val[k] - '0')) /
+                           10)
+            ok = false;
+          else
+            n = n * 10 + static_cast<std::uint64_t>(val[k] - '0');
         }
         constexpr std::uint64_t cutoff = std::uint64_t{1} << 63;
         if (ok && ((!neg && n < cutoff) || (neg && n <= cutoff)))
@@ -137,9 +142,12 @@ class Strvals {
   json value() {
     json list;
     switch (val_list(list)) {
-      case ListResult::List: return list;
-      case ListResult::Eof: return json("");
-      case ListResult::NotList: break;
+      case ListResult::List:
+        return list;
+      case ListResult::Eof:
+        return json("");
+      case ListResult::NotList:
+        break;
     }
     std::string rs;
     char last = 0;
@@ -155,11 +163,15 @@ class Strvals {
     std::size_t i = 0;
     bool neg = false;
     if (!v.empty() && (v[0] == '+' || v[0] == '-')) neg = v[i++] == '-';
-    if (i == v.size()) throw StrvalsError{fmt::format("error parsing index: invalid index \"{}\"", v)};
+    if (i == v.size())
+      throw StrvalsError{fmt::format("error parsing index: invalid index \"{}\"", v)};
     for (; i < v.size(); ++i) {
-      if (v[i] < '0' || v[i] > '9') throw StrvalsError{fmt::format("error parsing index: invalid index \"{}\"", v)};
+      if (v[i] < '0' || v[i] > '9')
+        throw StrvalsError{fmt::format("error parsing index: invalid index \"{}\"", v)};
       n = n * 10 + (v[i] - '0');
-      if (n > 1'000'000'000) throw StrvalsError{fmt::format("index of {} is greater than maximum supported index of {}", v, kMaxIndex)};
+      if (n > 1'000'000'000)
+        throw StrvalsError{
+            fmt::format("index of {} is greater than maximum supported index of {}", v, kMaxIndex)};
     }
     return static_cast<int>(neg ? -n : n);
   }
@@ -167,7 +179,8 @@ class Strvals {
   void set_index(json& list, int index, json value) {
     if (index < 0) throw StrvalsError{fmt::format("negative {} index not allowed", index)};
     if (index > kMaxIndex)
-      throw StrvalsError{fmt::format("index of {} is greater than maximum supported index of {}", index, kMaxIndex)};
+      throw StrvalsError{fmt::format("index of {} is greater than maximum supported index of {}",
+                                     index, kMaxIndex)};
     if (!list.is_array()) list = json::array();
     if (list.size() <= static_cast<std::size_t>(index)) {
       slots_ += static_cast<std::size_t>(index) + 1 - list.size();
@@ -182,14 +195,16 @@ class Strvals {
     std::string k;
     char last = 0;
     bool ok = until("[.=", k, last);
-    if (!k.empty()) throw StrvalsError{fmt::format("unexpected data at end of array index: \"{}\"", k)};
+    if (!k.empty())
+      throw StrvalsError{fmt::format("unexpected data at end of array index: \"{}\"", k)};
     if (!ok) throw StrvalsError{"unexpected end of key"};
     if (last == '=') {
       set_index(list, i, value());
     } else if (last == '[') {
       int next = key_index();
       json current = json::array();
-      if (list.is_array() && list.size() > static_cast<std::size_t>(i) && !list[static_cast<std::size_t>(i)].is_null()) {
+      if (list.is_array() && list.size() > static_cast<std::size_t>(i) &&
+          !list[static_cast<std::size_t>(i)].is_null()) {
         if (!list[static_cast<std::size_t>(i)].is_array())
           throw StrvalsError{"unable to parse key: existing value is not a list"};
         current = list[static_cast<std::size_t>(i)];
@@ -198,7 +213,8 @@ class Strvals {
       set_index(list, i, std::move(current));
     } else {  // '.'
       json inner = json::object();
-      if (list.is_array() && list.size() > static_cast<std::size_t>(i) && list[static_cast<std::size_t>(i)].is_object())
+      if (list.is_array() && list.size() > static_cast<std::size_t>(i) &&
+          list[static_cast<std::size_t>(i)].is_object())
         inner = list[static_cast<std::size_t>(i)];
       key(inner, level);
       set_index(list, i, std::move(inner));
@@ -218,7 +234,8 @@ class Strvals {
         int i = key_index();
         json list = json::array();
         if (data.contains(k)) {
-          if (!data[k].is_array()) throw StrvalsError{fmt::format("unable to parse key: \"{}\" is not a list", k)};
+          if (!data[k].is_array())
+            throw StrvalsError{fmt::format("unable to parse key: \"{}\" is not a list", k)};
           list = data[k];
         }
         list_item(list, i, level);
@@ -232,15 +249,18 @@ class Strvals {
         throw StrvalsError{fmt::format("key \"{}\" has no value (cannot end with ,)", k)};
       default: {  // '.'
         if (++level > kMaxNestedNameLevel)
-          throw StrvalsError{fmt::format("value name nested level is greater than maximum supported nested level of {}",
-                                         kMaxNestedNameLevel)};
+          throw StrvalsError{fmt::format(
+              "value name nested level is greater than maximum supported nested level of {}",
+              kMaxNestedNameLevel)};
         json inner = json::object();
         if (data.contains(k)) {
-          if (!data[k].is_object()) throw StrvalsError{fmt::format("unable to parse key: \"{}\" is not a map", k)};
+          if (!data[k].is_object())
+            throw StrvalsError{fmt::format("unable to parse key: \"{}\" is not a map", k)};
           inner = data[k];
         }
         bool more = key(inner, level);
-        if (more && inner.empty()) throw StrvalsError{fmt::format("key map \"{}\" has no value", k)};
+        if (more && inner.empty())
+          throw StrvalsError{fmt::format("key map \"{}\" has no value", k)};
         if (!inner.empty()) set(data, k, std::move(inner));
         return more;
       }
@@ -255,9 +275,10 @@ class Strvals {
 
 }  // namespace
 
-void replace_path_value(json& values, const std::string& path, const std::string& value, const std::string& source) {
+void replace_path_value(json& values, const std::string& path, const std::string& value,
+                        const std::string& source) {
   bool quoted = value.size() >= 1 && ((value.front() == '\'' && value.back() == '\'') ||
-                                       (value.front() == '"' && value.back() == '"'));
+                                      (value.front() == '"' && value.back() == '"'));
   std::string v = value;
   if (quoted) {
     // strings.Trim(value, `'"`): every leading and trailing quote character.
@@ -320,26 +341,31 @@ bool selector_matches(const std::string& selector, const json& labels) {
       if (present) return false;
       continue;
     }
-    auto set_op = [&](const std::string& word) -> std::optional<std::pair<std::string, std::vector<std::string>>> {
+    auto set_op = [&](const std::string& word)
+        -> std::optional<std::pair<std::string, std::vector<std::string>>> {
       std::size_t at = req.find(" " + word + " ");
       if (at == std::string::npos) at = req.find(" " + word + "(");
       if (at == std::string::npos) return std::nullopt;
       std::string key = trim(req.substr(0, at));
       std::size_t open = req.find('(', at);
       std::size_t close = req.rfind(')');
-      if (open == std::string::npos || close == std::string::npos || close < open) return std::nullopt;
+      if (open == std::string::npos || close == std::string::npos || close < open)
+        return std::nullopt;
       std::vector<std::string> vals;
-      for (const auto& v : split_top(req.substr(open + 1, close - open - 1))) vals.push_back(trim(v));
+      for (const auto& v : split_top(req.substr(open + 1, close - open - 1)))
+        vals.push_back(trim(v));
       return std::make_pair(key, vals);
     };
     if (auto in = set_op("notin")) {
       std::string v = label(labels, in->first, present);
-      if (present && std::find(in->second.begin(), in->second.end(), v) != in->second.end()) return false;
+      if (present && std::find(in->second.begin(), in->second.end(), v) != in->second.end())
+        return false;
       continue;
     }
     if (auto in = set_op("in")) {
       std::string v = label(labels, in->first, present);
-      if (!present || std::find(in->second.begin(), in->second.end(), v) == in->second.end()) return false;
+      if (!present || std::find(in->second.begin(), in->second.end(), v) == in->second.end())
+        return false;
       continue;
     }
     std::size_t ne = req.find("!=");

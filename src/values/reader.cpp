@@ -4,13 +4,13 @@
 //   spec.patches — which the cluster Kustomization may itself have patched in), post-build
 //   substitution per resource, then helm-controller's valuesFrom/values merge.
 // The cluster's ConfigMaps and Secrets are found as manifests or generators in the repository.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <fstream>
 #include <list>
 #include <regex>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "fluxboot/redact.hpp"
 #include "values/internal.hpp"
@@ -26,8 +26,8 @@ namespace detail {
 
 namespace {
 
-bool substitute_scalars(json& v, const std::map<std::string, std::string>& vars, bool strict, const std::string& source,
-                        std::vector<std::string>& undefined) {
+bool substitute_scalars(json& v, const std::map<std::string, std::string>& vars, bool strict,
+                        const std::string& source, std::vector<std::string>& undefined) {
   if (v.is_string()) {
     const std::string& s = v.get_ref<const std::string&>();
     if (s.find('$') == std::string::npos) return true;
@@ -57,8 +57,9 @@ bool substitute_scalars(json& v, const std::map<std::string, std::string>& vars,
 // placeholder sits in a string go-yaml writes as a plain scalar and the substituted text is
 // again a plain scalar, that equals substituting the scalar and typing the result with go-yaml
 // v2's rules, which needs no re-parse of the document; anything else takes the exact route.
-json substitute_document(const json& res, const std::map<std::string, std::string>& vars, bool strict,
-                         const std::string& source, std::vector<std::string>& undefined, bool allow_fast) {
+json substitute_document(const json& res, const std::map<std::string, std::string>& vars,
+                         bool strict, const std::string& source,
+                         std::vector<std::string>& undefined, bool allow_fast) {
   values::substitute("", vars, strict, source, nullptr);  // validates the variable names
   if (allow_fast) {
     json copy = res;
@@ -71,7 +72,8 @@ json substitute_document(const json& res, const std::map<std::string, std::strin
     }
     if (fast) {
       for (auto& u : fast_undefined)
-        if (std::find(undefined.begin(), undefined.end(), u) == undefined.end()) undefined.push_back(std::move(u));
+        if (std::find(undefined.begin(), undefined.end(), u) == undefined.end())
+          undefined.push_back(std::move(u));
       return copy;
     }
   }
@@ -79,7 +81,8 @@ json substitute_document(const json& res, const std::map<std::string, std::strin
   std::string out = values::substitute(text, vars, strict, source, &undefined);
   auto tree = load_documents(out, source + " (after variable substitution)");
   if (tree.docs.empty()) return nullptr;
-  return to_json(tree.docs.front().node, Dialect::GoYamlV2, source + " (after variable substitution)");
+  return to_json(tree.docs.front().node, Dialect::GoYamlV2,
+                 source + " (after variable substitution)");
 }
 
 }  // namespace detail
@@ -138,9 +141,9 @@ struct ParsedFile {
 struct Resource {
   std::string kind;
   std::string name;
-  std::string ns;          // explicit metadata.namespace / generator namespace, may be empty
-  fs::path file;           // the manifest, or the kustomization.yaml declaring the generator
-  std::size_t doc = 0;     // document index in `file`
+  std::string ns;       // explicit metadata.namespace / generator namespace, may be empty
+  fs::path file;        // the manifest, or the kustomization.yaml declaring the generator
+  std::size_t doc = 0;  // document index in `file`
   bool generated = false;
   json generator;          // generator entry (generated only)
   json manifest;           // the document (manifests only)
@@ -148,9 +151,9 @@ struct Resource {
 };
 
 struct Kustomization {
-  json doc;       // after the parent's patches and substitution
+  json doc;  // after the parent's patches and substitution
   fs::path file;
-  std::string ns; // effective namespace (kustomize namespace transformer, metadata, default)
+  std::string ns;  // effective namespace (kustomize namespace transformer, metadata, default)
 };
 
 struct VarSet {
@@ -163,18 +166,21 @@ struct Prepared {
   fs::path hr_file;
   fs::path app_dir;
   std::size_t hr_doc = 0;
-  json hr;                               // after patches and substitution
-  std::string ns;                        // the namespace the HelmRelease lands in
+  json hr;         // after patches and substitution
+  std::string ns;  // the namespace the HelmRelease lands in
   std::optional<Kustomization> ks;
   std::shared_ptr<const VarSet> vars;
-  mutable std::optional<std::vector<Resource>> local;  // the app directory's resources, read when needed
+  mutable std::optional<std::vector<Resource>>
+      local;  // the app directory's resources, read when needed
   std::vector<std::string> warnings;
 };
 
 bool substitution_disabled(const json& res) {
   const json* l = at_path(res, {"metadata", "labels", "kustomize.toolkit.fluxcd.io/substitute"});
-  const json* a = at_path(res, {"metadata", "annotations", "kustomize.toolkit.fluxcd.io/substitute"});
-  return (l != nullptr && l->is_string() && *l == "disabled") || (a != nullptr && a->is_string() && *a == "disabled");
+  const json* a =
+      at_path(res, {"metadata", "annotations", "kustomize.toolkit.fluxcd.io/substitute"});
+  return (l != nullptr && l->is_string() && *l == "disabled") ||
+         (a != nullptr && a->is_string() && *a == "disabled");
 }
 
 std::string strip_newlines(std::string v) {
@@ -201,18 +207,25 @@ bool targets(const json& target, const json& res) {
   auto check = [&](const char* key, const std::string& have, bool regex) {
     const json* want = at_path(target, {key});
     if (want == nullptr || !want->is_string() || want->get<std::string>().empty()) return true;
-    return regex ? regex_full_match(want->get<std::string>(), have) : want->get<std::string>() == have;
+    return regex ? regex_full_match(want->get<std::string>(), have)
+                 : want->get<std::string>() == have;
   };
-  if (!check("group", group, false) || !check("version", version, false) || !check("kind", str_at(res, {"kind"}), false) ||
+  if (!check("group", group, false) || !check("version", version, false) ||
+      !check("kind", str_at(res, {"kind"}), false) ||
       !check("name", str_at(res, {"metadata", "name"}), true) ||
       !check("namespace", str_at(res, {"metadata", "namespace"}), true))
     return false;
   std::string labels = str_at(target, {"labelSelector"});
-  if (!labels.empty() && !detail::selector_matches(labels, at_path(res, {"metadata", "labels"}) ? *at_path(res, {"metadata", "labels"}) : json::object()))
+  if (!labels.empty() &&
+      !detail::selector_matches(labels, at_path(res, {"metadata", "labels"})
+                                            ? *at_path(res, {"metadata", "labels"})
+                                            : json::object()))
     return false;
   std::string annotations = str_at(target, {"annotationSelector"});
   if (!annotations.empty() &&
-      !detail::selector_matches(annotations, at_path(res, {"metadata", "annotations"}) ? *at_path(res, {"metadata", "annotations"}) : json::object()))
+      !detail::selector_matches(annotations, at_path(res, {"metadata", "annotations"})
+                                                 ? *at_path(res, {"metadata", "annotations"})
+                                                 : json::object()))
     return false;
   return true;
 }
@@ -240,7 +253,8 @@ void collect_strings(const json& v, std::vector<std::string>& out) {
 }
 
 std::string remove_quotes(const std::string& s) {
-  if (s.size() >= 2 && s.front() == s.back() && (s.front() == '"' || s.front() == '\'')) return s.substr(1, s.size() - 2);
+  if (s.size() >= 2 && s.front() == s.back() && (s.front() == '"' || s.front() == '\''))
+    return s.substr(1, s.size() - 2);
   return s;
 }
 
@@ -251,14 +265,19 @@ struct Reader::Impl {
   Options options;
   Lru<std::shared_ptr<const ParsedFile>> files{kParsedFilesKept};
   std::map<std::string, std::string> decrypted;  // path → plaintext
-  bool indexed = false;
+  enum class Kinds { Values, Sources, All };     // ConfigMap/Secret; HelmRepository/OCIRepository
+  bool indexed_values = false;
+  bool indexed_sources = false;
+  std::optional<std::vector<fs::path>> repo_files;
   std::vector<Resource> index;
   std::map<std::string, std::shared_ptr<const VarSet>> var_cache;
   std::map<std::string, std::map<std::string, std::string>> data_cache;
   Lru<std::shared_ptr<const Prepared>> prepared{kReleasesKept};
-  std::map<std::string, std::vector<Kustomization>> ks_cache;  // dir → Flux Kustomizations found there
-  std::map<std::string, std::string> ns_cache;                 // dir → kustomization.yaml namespace
+  std::map<std::string, std::vector<Kustomization>>
+      ks_cache;                                 // dir → Flux Kustomizations found there
+  std::map<std::string, std::string> ns_cache;  // dir → kustomization.yaml namespace
   std::optional<std::vector<json>> cluster_docs;
+  std::map<std::string, json> patch_cache;
   std::set<std::string> reported;
 
   Impl(const Config& c, Options o) : config(c), options(std::move(o)) {}
@@ -287,7 +306,8 @@ struct Reader::Impl {
     auto key = path.string();
     if (auto it = decrypted.find(key); it != decrypted.end()) return it->second;
     if (!options.decrypt)
-      throw InputError(fmt::format("{}: is encrypted with sops and no decryption is available", rel(path)));
+      throw InputError(
+          fmt::format("{}: is encrypted with sops and no decryption is available", rel(path)));
     std::string plain;
     try {
       plain = options.decrypt(path);
@@ -306,7 +326,8 @@ struct Reader::Impl {
     if (detail::is_sops_encrypted(doc)) {
       std::string plain = decrypt(r.file);
       auto tree = detail::load_documents(plain, rel(r.file) + " (decrypted)");
-      if (r.doc >= tree.docs.size()) throw InputError(fmt::format("{}: decrypted file has fewer documents", rel(r.file)));
+      if (r.doc >= tree.docs.size())
+        throw InputError(fmt::format("{}: decrypted file has fewer documents", rel(r.file)));
       doc = detail::to_json(tree.docs[r.doc].node, Dialect::GoYamlV3, rel(r.file));
       doc.erase("sops");
     }
@@ -348,10 +369,18 @@ struct Reader::Impl {
 
   // Resources of one file; malformed files are skipped with a warning (they are not this
   // release's inputs unless referenced, and then the reference reports them).
-  void scan_file(const fs::path& path, std::vector<Resource>& out, std::vector<std::string>& warnings, bool quick) {
+  static bool wanted(Kinds kinds, const std::string& kind) {
+    const bool values = kind == "ConfigMap" || kind == "Secret";
+    const bool sources = kind == "HelmRepository" || kind == "OCIRepository";
+    return kinds == Kinds::All ? values || sources : kinds == Kinds::Values ? values : sources;
+  }
+
+  void scan_file(const fs::path& path, std::vector<Resource>& out,
+                 std::vector<std::string>& warnings, Kinds kinds, bool quick) {
     std::error_code ec;
     auto size = fs::file_size(path, ec);
     if (ec || size > kMaxIndexedFile) return;
+    std::shared_ptr<const ParsedFile> pf;
     if (quick) {
       std::ifstream in(path, std::ios::binary);
       std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -366,26 +395,45 @@ struct Reader::Impl {
         }
         return false;
       };
-      if (!generator && !top_level_kind("ConfigMap") && !top_level_kind("Secret") && !top_level_kind("HelmRepository") &&
-          !top_level_kind("OCIRepository"))
+      const bool values = generator || top_level_kind("ConfigMap") || top_level_kind("Secret");
+      const bool sources = top_level_kind("HelmRepository") || top_level_kind("OCIRepository");
+      if (!(kinds == Kinds::Values    ? values
+            : kinds == Kinds::Sources ? sources
+                                      : values || sources))
         return;
-    }
-    std::shared_ptr<const ParsedFile> pf;
-    try {
-      pf = parsed(path);
-    } catch (const InputError& e) {
-      warn(warnings, fmt::format("skipped while looking for ConfigMaps and Secrets: {}", e.what()));
-      return;
+      // Parsed here without the file cache: the repository scan must not push out a release's
+      // files.
+      try {
+        auto own = std::make_shared<ParsedFile>();
+        const std::string source = rel(path);
+        for (auto& d : detail::load_documents(text, source).docs)
+          own->docs.push_back(detail::to_json(d.node, Dialect::GoYamlV3, source));
+        pf = own;
+      } catch (const InputError& e) {
+        warn(warnings,
+             fmt::format("skipped while looking for ConfigMaps, Secrets and chart sources: {}",
+                         e.what()));
+        return;
+      }
+    } else {
+      try {
+        pf = parsed(path);
+      } catch (const InputError& e) {
+        warn(warnings,
+             fmt::format("skipped while looking for ConfigMaps, Secrets and chart sources: {}",
+                         e.what()));
+        return;
+      }
     }
     for (std::size_t i = 0; i < pf->docs.size(); ++i) {
       const json& d = pf->docs[i];
       if (!d.is_object()) continue;
       if (kustomization_name(path)) {
-        add_generators(path, d, out);
+        if (kinds != Kinds::Sources) add_generators(path, d, out);
         continue;
       }
       std::string kind = str_at(d, {"kind"});
-      if (kind != "ConfigMap" && kind != "Secret" && kind != "HelmRepository" && kind != "OCIRepository") continue;
+      if (!wanted(kinds, kind)) continue;
       Resource r;
       r.kind = kind;
       r.name = str_at(d, {"metadata", "name"});
@@ -397,21 +445,31 @@ struct Reader::Impl {
     }
   }
 
-  void ensure_index(std::vector<std::string>& warnings) {
-    if (indexed) return;
-    indexed = true;
+  // The repository's ConfigMaps and Secrets (for substituteFrom), or its chart sources, scanned
+  // once each, when first needed.
+  void ensure_index(Kinds kinds, std::vector<std::string>& warnings) {
+    bool& done = kinds == Kinds::Values ? indexed_values : indexed_sources;
+    if (done) return;
+    done = true;
+    for (const auto& p : all_repo_files()) scan_file(p, index, warnings, kinds, true);
+  }
+
+  const std::vector<fs::path>& all_repo_files() {
+    if (repo_files) return *repo_files;
     std::vector<fs::path> dirs;
     fs::path apps = config.abs(config.paths.apps).lexically_normal();
     fs::path top = apps.parent_path();
     std::error_code ec;
     if (top == config.root || top.empty() || !fs::is_directory(top, ec)) top = apps;
     dirs.push_back(top);
-    fs::path cluster_dir = config.abs(config.paths.cluster_kustomization).parent_path().lexically_normal();
+    fs::path cluster_dir =
+        config.abs(config.paths.cluster_kustomization).parent_path().lexically_normal();
     if (cluster_dir.string().rfind(top.string(), 0) != 0) dirs.push_back(cluster_dir);
     std::vector<fs::path> paths;
     for (const auto& dir : dirs) {
       if (!fs::is_directory(dir, ec)) continue;
-      for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+      for (auto it = fs::recursive_directory_iterator(
+               dir, fs::directory_options::skip_permission_denied, ec);
            it != fs::recursive_directory_iterator(); it.increment(ec)) {
         if (ec) break;
         const auto& p = it->path();
@@ -423,10 +481,12 @@ struct Reader::Impl {
       }
     }
     std::sort(paths.begin(), paths.end());
-    for (const auto& p : paths) scan_file(p, index, warnings, true);
+    repo_files = std::move(paths);
+    return *repo_files;
   }
 
-  const std::vector<Resource>& local_resources(const Prepared& p, std::vector<std::string>& warnings) {
+  const std::vector<Resource>& local_resources(const Prepared& p,
+                                               std::vector<std::string>& warnings) {
     if (!p.local) p.local = scan_app_dir(p.app_dir, warnings);
     return *p.local;
   }
@@ -436,16 +496,18 @@ struct Reader::Impl {
     std::error_code ec;
     std::vector<fs::path> paths;
     for (const auto& e : fs::directory_iterator(dir, ec))
-      if (e.is_regular_file(ec) && (yaml_name(e.path()) || kustomization_name(e.path()))) paths.push_back(e.path());
+      if (e.is_regular_file(ec) && (yaml_name(e.path()) || kustomization_name(e.path())))
+        paths.push_back(e.path());
     std::sort(paths.begin(), paths.end());
-    for (const auto& p : paths) scan_file(p, out, warnings, false);
+    for (const auto& p : paths) scan_file(p, out, warnings, Kinds::All, false);
     return out;
   }
 
   // Best match of kind/name: the app's own directory first, then the repository; within those an
   // explicit namespace equal to `ns`, then no namespace, then any other.
-  const Resource* find_resource(const std::vector<Resource>* local, const std::string& kind, const std::string& name,
-                                const std::string& ns, std::vector<std::string>& warnings, bool& is_local) {
+  const Resource* find_resource(const std::vector<Resource>* local, const std::string& kind,
+                                const std::string& name, const std::string& ns,
+                                std::vector<std::string>& warnings, bool& is_local) {
     auto best_of = [&](const std::vector<Resource>& list) -> const Resource* {
       const Resource* best = nullptr;
       int best_rank = 99;
@@ -460,8 +522,9 @@ struct Reader::Impl {
         }
       }
       if (best != nullptr && best_rank == 2 && other_ns.size() > 1)
-        warn(warnings, fmt::format("{} {} is defined in several namespaces ({}) but not in {}; using {}", kind, name,
-                                   fmt::join(other_ns, ", "), ns, rel(best->file)));
+        warn(warnings,
+             fmt::format("{} {} is defined in several namespaces ({}) but not in {}; using {}",
+                         kind, name, fmt::join(other_ns, ", "), ns, rel(best->file)));
       return best;
     };
     is_local = false;
@@ -471,7 +534,8 @@ struct Reader::Impl {
         return r;
       }
     }
-    ensure_index(warnings);
+    ensure_index(kind == "ConfigMap" || kind == "Secret" ? Kinds::Values : Kinds::Sources,
+                 warnings);
     return best_of(index);
   }
 
@@ -479,14 +543,16 @@ struct Reader::Impl {
   json generate(const Resource& r) {
     const fs::path base = r.file.parent_path();
     json data = json::object();
-    const std::string source = fmt::format("{} {} in {}", r.kind == "ConfigMap" ? "configMapGenerator" : "secretGenerator",
-                                           r.name, rel(r.file));
+    const std::string source =
+        fmt::format("{} {} in {}", r.kind == "ConfigMap" ? "configMapGenerator" : "secretGenerator",
+                    r.name, rel(r.file));
     auto read_source = [&](const fs::path& p) {
       std::string text = detail::read_text(p);
       if (detail::looks_sops_encrypted(text)) text = decrypt(p);
       return text;
     };
-    if (const json* files_list = at_path(r.generator, {"files"}); files_list != nullptr && files_list->is_array()) {
+    if (const json* files_list = at_path(r.generator, {"files"});
+        files_list != nullptr && files_list->is_array()) {
       for (const auto& f : *files_list) {
         if (!f.is_string()) continue;
         std::string spec = f.get<std::string>();
@@ -504,13 +570,15 @@ struct Reader::Impl {
         }
       }
     }
-    if (const json* lits = at_path(r.generator, {"literals"}); lits != nullptr && lits->is_array()) {
+    if (const json* lits = at_path(r.generator, {"literals"});
+        lits != nullptr && lits->is_array()) {
       for (const auto& l : *lits) {
         if (!l.is_string()) continue;
         std::string s = l.get<std::string>();
         auto eq = s.find('=');
         if (eq == std::string::npos || eq == 0)
-          throw InputError(fmt::format("{}: invalid literal source \"{}\", expected key=value", source, s));
+          throw InputError(
+              fmt::format("{}: invalid literal source \"{}\", expected key=value", source, s));
         data[s.substr(0, eq)] = remove_quotes(s.substr(eq + 1));
       }
     }
@@ -524,7 +592,8 @@ struct Reader::Impl {
       std::size_t start = 0;
       while (start <= text.size()) {
         std::size_t nl = text.find('\n', start);
-        std::string line = text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+        std::string line =
+            text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
         start = nl == std::string::npos ? text.size() + 1 : nl + 1;
         auto b = line.find_first_not_of(" \t\r");
         if (b == std::string::npos || line[b] == '#') continue;
@@ -540,21 +609,25 @@ struct Reader::Impl {
       if (opts == nullptr || !opts->is_object()) continue;
       for (const char* m : {"labels", "annotations"})
         if (const json* v = at_path(*opts, {m}); v != nullptr && v->is_object())
-          for (auto it = v->begin(); it != v->end(); ++it) res["metadata"][m][it.key()] = it.value();
+          for (auto it = v->begin(); it != v->end(); ++it)
+            res["metadata"][m][it.key()] = it.value();
     }
     res[r.kind == "Secret" ? "stringData" : "data"] = data;
     return res;
   }
 
   // data of a ConfigMap/Secret (Secret data decoded; stringData wins, as the API server merges).
-  std::map<std::string, std::string> resource_data(const Resource& r, const VarSet* vars, const std::string& ns,
+  std::map<std::string, std::string> resource_data(const Resource& r, const VarSet* vars,
+                                                   const std::string& ns,
                                                    std::vector<std::string>& warnings) {
-    std::string key = fmt::format("{}|{}|{}|{}|{}", r.kind, r.file.string(), r.doc, r.name, vars != nullptr ? ns : "");
+    std::string key = fmt::format("{}|{}|{}|{}|{}", r.kind, r.file.string(), r.doc, r.name,
+                                  vars != nullptr ? ns : "");
     if (auto it = data_cache.find(key); it != data_cache.end()) return it->second;
     json res = r.generated ? generate(r) : manifest(r);
     const std::string source = rel(r.file);
     // Generated Secrets are base64 in the cluster, where substitution cannot touch them.
-    if (vars != nullptr && !vars->vars.empty() && !substitution_disabled(res) && !(r.generated && r.kind == "Secret")) {
+    if (vars != nullptr && !vars->vars.empty() && !substitution_disabled(res) &&
+        !(r.generated && r.kind == "Secret")) {
       std::vector<std::string> undefined;
       res = substitute_resource(res, vars->vars, source, undefined);
       for (const auto& u : undefined) warn_undefined(warnings, u, source);
@@ -563,7 +636,8 @@ struct Reader::Impl {
     auto take = [&](const char* field, bool base64) {
       const json* d = at_path(res, {field});
       if (d == nullptr || d->is_null()) return;
-      if (!d->is_object()) throw InputError(fmt::format("{}: {} {}: {} must be a map", source, r.kind, r.name, field));
+      if (!d->is_object())
+        throw InputError(fmt::format("{}: {} {}: {} must be a map", source, r.kind, r.name, field));
       for (auto it = d->begin(); it != d->end(); ++it) {
         std::string v;
         if (it.value().is_string()) {
@@ -571,9 +645,11 @@ struct Reader::Impl {
         } else if (it.value().is_null()) {
           v = "";
         } else {
-          v = it.value().is_boolean() || it.value().is_number() ? it.value().dump() : it.value().dump();
-          warn(warnings, fmt::format("{}: {} {} {}.{} is not a string; Kubernetes rejects such a manifest", source,
-                                     r.kind, r.name, field, it.key()));
+          v = it.value().is_boolean() || it.value().is_number() ? it.value().dump()
+                                                                : it.value().dump();
+          warn(warnings,
+               fmt::format("{}: {} {} {}.{} is not a string; Kubernetes rejects such a manifest",
+                           source, r.kind, r.name, field, it.key()));
         }
         if (base64) {
           std::string decoded;
@@ -581,7 +657,8 @@ struct Reader::Impl {
           for (char c : v)
             if (c != '\n' && c != '\r' && c != ' ') compact.push_back(c);
           if (!base64_decode(compact, decoded))
-            throw InputError(fmt::format("{}: Secret {} data.{} is not valid base64", source, r.name, it.key()));
+            throw InputError(
+                fmt::format("{}: Secret {} data.{} is not valid base64", source, r.name, it.key()));
           v = decoded;
         }
         out[it.key()] = v;
@@ -599,25 +676,31 @@ struct Reader::Impl {
 
   // ---- substitution --------------------------------------------------------------------------
 
-  json substitute_resource(const json& res, const std::map<std::string, std::string>& vars, const std::string& source,
-                           std::vector<std::string>& undefined) {
+  json substitute_resource(const json& res, const std::map<std::string, std::string>& vars,
+                           const std::string& source, std::vector<std::string>& undefined) {
     return detail::substitute_document(res, vars, options.strict, source, undefined);
   }
 
-  void warn_undefined(std::vector<std::string>& warnings, const std::string& name, const std::string& source) {
-    warn(warnings, fmt::format("{}: variable ${{{}}} is not defined; Flux substitutes an empty string (--strict makes "
-                               "this an error)",
-                               source, name));
+  void warn_undefined(std::vector<std::string>& warnings, const std::string& name,
+                      const std::string& source) {
+    warn(
+        warnings,
+        fmt::format(
+            "{}: variable ${{{}}} is not defined; Flux substitutes an empty string (--strict makes "
+            "this an error)",
+            source, name));
   }
 
-  std::shared_ptr<const VarSet> load_vars(const json& ks, const std::string& ns, const std::string& source,
+  std::shared_ptr<const VarSet> load_vars(const json& ks, const std::string& ns,
+                                          const std::string& source,
                                           std::vector<std::string>& warnings) {
     const json* post = at_path(ks, {"spec", "postBuild"});
     if (post == nullptr || !post->is_object()) return std::make_shared<VarSet>();
     std::string key = ns + "|" + post->dump();
     if (auto it = var_cache.find(key); it != var_cache.end()) return it->second;
     auto set = std::make_shared<VarSet>();
-    if (const json* from = at_path(*post, {"substituteFrom"}); from != nullptr && from->is_array()) {
+    if (const json* from = at_path(*post, {"substituteFrom"});
+        from != nullptr && from->is_array()) {
       for (const auto& ref : *from) {
         std::string kind = str_at(ref, {"kind"});
         std::string name = str_at(ref, {"name"});
@@ -628,9 +711,11 @@ struct Reader::Impl {
         const Resource* r = find_resource(nullptr, kind, name, ns, warnings, local);
         if (r == nullptr) {
           if (!optional)
-            warn(warnings, fmt::format("{}: substituteFrom {}/{} is not defined in the repository (it must exist in "
-                                       "the cluster); its variables count as undefined",
-                                       source, kind, name));
+            warn(warnings,
+                 fmt::format(
+                     "{}: substituteFrom {}/{} is not defined in the repository (it must exist in "
+                     "the cluster); its variables count as undefined",
+                     source, kind, name));
           continue;
         }
         for (auto& [k, v] : resource_data(*r, nullptr, ns, warnings)) {
@@ -642,7 +727,8 @@ struct Reader::Impl {
     if (const json* sub = at_path(*post, {"substitute"}); sub != nullptr && sub->is_object()) {
       for (auto it = sub->begin(); it != sub->end(); ++it) {
         if (!it.value().is_string())
-          throw InputError(fmt::format("{}: spec.postBuild.substitute.{} must be a string (quote it)", source, it.key()));
+          throw InputError(fmt::format(
+              "{}: spec.postBuild.substitute.{} must be a string (quote it)", source, it.key()));
         set->vars[it.key()] = strip_newlines(it.value().get<std::string>());
       }
     }
@@ -652,7 +738,8 @@ struct Reader::Impl {
 
   // ---- patches -------------------------------------------------------------------------------
 
-  void apply_patch(json& res, const json& spec, const fs::path& base_dir, const std::string& source) {
+  void apply_patch(json& res, const json& spec, const fs::path& base_dir,
+                   const std::string& source) {
     if (!spec.is_object()) return;
     std::string text = str_at(spec, {"patch"});
     std::string where = source;
@@ -662,7 +749,12 @@ struct Reader::Impl {
       text = detail::read_text(base_dir / path);
       where = rel(base_dir / path);
     }
-    json patch = parse_yaml(text, Dialect::GoYamlV3, where + " (patch)");
+    // The cluster Kustomization applies the same patches to every child: parse each text once.
+    auto cached = patch_cache.find(text);
+    if (cached == patch_cache.end())
+      cached =
+          patch_cache.emplace(text, parse_yaml(text, Dialect::GoYamlV3, where + " (patch)")).first;
+    json patch = cached->second;
     const json* target = at_path(spec, {"target"});
     if (target != nullptr && target->is_object()) {
       if (!targets(*target, res)) return;
@@ -692,7 +784,8 @@ struct Reader::Impl {
     res.merge_patch(patch);
   }
 
-  void apply_patches(json& res, const json* patches, const fs::path& base_dir, const std::string& source) {
+  void apply_patches(json& res, const json* patches, const fs::path& base_dir,
+                     const std::string& source) {
     if (patches == nullptr || !patches->is_array()) return;
     for (const auto& p : *patches) apply_patch(res, p, base_dir, source);
   }
@@ -706,7 +799,8 @@ struct Reader::Impl {
       {
         std::ifstream in(kfile, std::ios::binary);
         std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        if (text.find("atches") == std::string::npos) return;  // patches, patchesStrategicMerge, …Json6902
+        if (text.find("atches") == std::string::npos)
+          return;  // patches, patchesStrategicMerge, …Json6902
       }
       auto pf = parsed(kfile);
       if (pf->docs.empty() || !pf->docs.front().is_object()) return;
@@ -777,14 +871,16 @@ struct Reader::Impl {
   }
 
   // Flux Kustomizations defined in `dir`, each with its parent's patches and substitution applied.
-  const std::vector<Kustomization>& kustomizations_in(const fs::path& dir, std::vector<std::string>& warnings) {
+  const std::vector<Kustomization>& kustomizations_in(const fs::path& dir,
+                                                      std::vector<std::string>& warnings) {
     auto key = dir.string();
     if (auto it = ks_cache.find(key); it != ks_cache.end()) return it->second;
     std::vector<Kustomization> out;
     std::error_code ec;
     std::vector<fs::path> paths;
     for (const auto& e : fs::directory_iterator(dir, ec))
-      if (e.is_regular_file(ec) && yaml_name(e.path()) && !kustomization_name(e.path())) paths.push_back(e.path());
+      if (e.is_regular_file(ec) && yaml_name(e.path()) && !kustomization_name(e.path()))
+        paths.push_back(e.path());
     std::sort(paths.begin(), paths.end());
     fs::path cluster_file = config.abs(config.paths.cluster_kustomization).lexically_normal();
     for (const auto& p : paths) {
@@ -817,11 +913,12 @@ struct Reader::Impl {
     if (parent == nullptr) return;
     const std::string source = rel(child.file);
     const json original = child.doc;
-    apply_patches(child.doc, at_path(*parent, {"spec", "patches"}), config.abs(config.paths.cluster_kustomization).parent_path(),
+    apply_patches(child.doc, at_path(*parent, {"spec", "patches"}),
+                  config.abs(config.paths.cluster_kustomization).parent_path(),
                   rel(config.abs(config.paths.cluster_kustomization)));
     std::string pns = str_at(*parent, {"metadata", "namespace"});
-    auto vars = load_vars(*parent, pns.empty() ? config.flux_namespace : pns, rel(config.abs(config.paths.cluster_kustomization)),
-                          warnings);
+    auto vars = load_vars(*parent, pns.empty() ? config.flux_namespace : pns,
+                          rel(config.abs(config.paths.cluster_kustomization)), warnings);
     if (!vars->vars.empty() && !substitution_disabled(original)) {
       std::vector<std::string> undefined;
       child.doc = substitute_resource(child.doc, vars->vars, source, undefined);
@@ -829,7 +926,8 @@ struct Reader::Impl {
     }
   }
 
-  std::optional<Kustomization> find_ks(const fs::path& app_dir, std::vector<std::string>& warnings) {
+  std::optional<Kustomization> find_ks(const fs::path& app_dir,
+                                       std::vector<std::string>& warnings) {
     const std::string app_rel = normalise_rel(rel(app_dir));
     std::optional<Kustomization> best;
     std::size_t best_len = 0;
@@ -848,7 +946,8 @@ struct Reader::Impl {
     return best;
   }
 
-  // ---- a release, up to its substituted HelmRelease ------------------------------------------------
+  // ---- a release, up to its substituted HelmRelease
+  // ------------------------------------------------
 
   std::shared_ptr<const Prepared> prepare(const ReleaseRef& ref) {
     auto cache_key = ref.str();
@@ -859,8 +958,8 @@ struct Reader::Impl {
     const std::string source = rel(p->hr_file);
     std::error_code ec;
     if (!fs::is_regular_file(p->hr_file, ec))
-      throw InputError(fmt::format("release {}: {} not found (paths.helmrelease: {})", ref.str(), source,
-                                   config.paths.helmrelease));
+      throw InputError(fmt::format("release {}: {} not found (paths.helmrelease: {})", ref.str(),
+                                   source, config.paths.helmrelease));
     auto pf = parsed(p->hr_file);
     std::vector<std::string> names;
     bool found = false;
@@ -874,9 +973,11 @@ struct Reader::Impl {
       }
     }
     if (!found) {
-      if (names.empty()) throw InputError(fmt::format("release {}: {} has no HelmRelease document", ref.str(), source));
-      throw InputError(fmt::format("release {}: {} has no HelmRelease named {} (found: {})", ref.str(), source, ref.name,
-                                   fmt::join(names, ", ")));
+      if (names.empty())
+        throw InputError(
+            fmt::format("release {}: {} has no HelmRelease document", ref.str(), source));
+      throw InputError(fmt::format("release {}: {} has no HelmRelease named {} (found: {})",
+                                   ref.str(), source, ref.name, fmt::join(names, ", ")));
     }
     p->hr = pf->docs[p->hr_doc];
     p->app_dir = p->hr_file.parent_path();
@@ -886,12 +987,14 @@ struct Reader::Impl {
     p->ks = find_ks(p->app_dir, p->warnings);
     p->vars = std::make_shared<VarSet>();
     if (p->ks) {
-      apply_patches(p->hr, at_path(p->ks->doc, {"spec", "patches"}), p->ks->file.parent_path(), rel(p->ks->file));
+      apply_patches(p->hr, at_path(p->ks->doc, {"spec", "patches"}), p->ks->file.parent_path(),
+                    rel(p->ks->file));
       p->vars = load_vars(p->ks->doc, p->ks->ns, rel(p->ks->file), p->warnings);
     } else if (detail::to_goyaml(p->hr).find("${") != std::string::npos) {
-      warn(p->warnings, fmt::format("{}: no Flux Kustomization (ks.yaml) has a spec.path covering {}; ${{VAR}} "
-                                    "placeholders are left as they are",
-                                    source, rel(p->app_dir)));
+      warn(p->warnings,
+           fmt::format("{}: no Flux Kustomization (ks.yaml) has a spec.path covering {}; ${{VAR}} "
+                       "placeholders are left as they are",
+                       source, rel(p->app_dir)));
     }
     if (!p->vars->vars.empty() && !disabled) {
       std::vector<std::string> undefined;
@@ -906,8 +1009,10 @@ struct Reader::Impl {
 
   fs::path helmrelease_file(const ReleaseRef& ref) const {
     std::string pattern = config.paths.helmrelease;
-    for (const auto& [key, value] : {std::pair<std::string, std::string>{"{namespace}", ref.ns}, {"{name}", ref.name}}) {
-      for (auto at = pattern.find(key); at != std::string::npos; at = pattern.find(key, at + value.size()))
+    for (const auto& [key, value] :
+         {std::pair<std::string, std::string>{"{namespace}", ref.ns}, {"{name}", ref.name}}) {
+      for (auto at = pattern.find(key); at != std::string::npos;
+           at = pattern.find(key, at + value.size()))
         pattern.replace(at, key.size(), value);
     }
     return config.abs(pattern).lexically_normal();
@@ -935,29 +1040,36 @@ struct Reader::Impl {
         const json* opt = at_path(vref, {"optional"});
         bool optional = opt != nullptr && opt->is_boolean() && opt->get<bool>();
         if (kind != "ConfigMap" && kind != "Secret")
-          throw InputError(fmt::format("{}: valuesFrom kind \"{}\" is not supported (ConfigMap or Secret)", what, kind));
+          throw InputError(fmt::format(
+              "{}: valuesFrom kind \"{}\" is not supported (ConfigMap or Secret)", what, kind));
         bool local = false;
-        const Resource* r = find_resource(&local_resources(*p, out.warnings), kind, name, p->ns, out.warnings, local);
+        const Resource* r = find_resource(&local_resources(*p, out.warnings), kind, name, p->ns,
+                                          out.warnings, local);
         if (r == nullptr) {
           if (optional) continue;  // as helm-controller: an absent optional source is not a problem
-          throw InputError(fmt::format("{}: valuesFrom {}/{} not found in {} or anywhere in the repository", what, kind,
-                                       name, rel(p->app_dir)));
+          throw InputError(
+              fmt::format("{}: valuesFrom {}/{} not found in {} or anywhere in the repository",
+                          what, kind, name, rel(p->app_dir)));
         }
         auto data = resource_data(*r, local ? p->vars.get() : nullptr, p->ns, out.warnings);
         auto it = data.find(key);
         if (it == data.end()) {
           if (optional) continue;
-          throw InputError(fmt::format("{}: valuesFrom {}/{} ({}) has no key {}", what, kind, name, rel(r->file), key));
+          throw InputError(fmt::format("{}: valuesFrom {}/{} ({}) has no key {}", what, kind, name,
+                                       rel(r->file), key));
         }
         const std::string vsource = fmt::format("{}/{} key {} ({})", kind, name, key, rel(r->file));
-        if (!detail::valid_utf8(it->second)) throw InputError(fmt::format("{}: the value is not UTF-8 text", vsource));
+        if (!detail::valid_utf8(it->second))
+          throw InputError(fmt::format("{}: the value is not UTF-8 text", vsource));
         if (kind == "Secret") out.secrets.push_back(it->second);
         if (!target.empty()) {
           detail::replace_path_value(result, target, it->second, vsource);
           continue;
         }
         auto tree = detail::load_documents(it->second, vsource);
-        json parsed = tree.docs.empty() ? json(nullptr) : detail::to_json(tree.docs.front().node, Dialect::GoYamlV2, vsource);
+        json parsed = tree.docs.empty()
+                          ? json(nullptr)
+                          : detail::to_json(tree.docs.front().node, Dialect::GoYamlV2, vsource);
         if (!parsed.is_null() && !parsed.is_object())
           throw InputError(fmt::format("{}: the values are not a map", vsource));
         if (kind == "Secret") collect_strings(parsed, out.secrets);
@@ -976,22 +1088,26 @@ struct Reader::Impl {
 
   // An OCIRepository/HelmRepository for a chart reference: the HelmRelease's own file, its app
   // directory, then the repository.
-  std::optional<std::pair<json, fs::path>> source_doc(const Prepared& p, const std::string& kind, const std::string& name,
-                                                      std::string ns, std::vector<std::string>& warnings) {
+  std::optional<std::pair<json, fs::path>> source_doc(const Prepared& p, const std::string& kind,
+                                                      const std::string& name, std::string ns,
+                                                      std::vector<std::string>& warnings) {
     if (ns.empty()) ns = p.ns;
     auto pf = parsed(p.hr_file);
     for (std::size_t i = 0; i < pf->docs.size(); ++i)
-      if (i != p.hr_doc && str_at(pf->docs[i], {"kind"}) == kind && str_at(pf->docs[i], {"metadata", "name"}) == name)
+      if (i != p.hr_doc && str_at(pf->docs[i], {"kind"}) == kind &&
+          str_at(pf->docs[i], {"metadata", "name"}) == name)
         return std::make_pair(local_substituted(p, pf->docs[i], p.hr_file, warnings), p.hr_file);
     bool local = false;
-    const Resource* r = find_resource(&local_resources(p, warnings), kind, name, ns, warnings, local);
+    const Resource* r =
+        find_resource(&local_resources(p, warnings), kind, name, ns, warnings, local);
     if (r == nullptr) return std::nullopt;
     json doc = manifest(*r);
     if (local) doc = local_substituted(p, doc, r->file, warnings);
     return std::make_pair(doc, r->file);
   }
 
-  json local_substituted(const Prepared& p, const json& doc, const fs::path& file, std::vector<std::string>& warnings) {
+  json local_substituted(const Prepared& p, const json& doc, const fs::path& file,
+                         std::vector<std::string>& warnings) {
     if (p.vars->vars.empty() || substitution_disabled(doc)) return doc;
     std::vector<std::string> undefined;
     json out = substitute_resource(doc, p.vars->vars, rel(file), undefined);
@@ -1007,33 +1123,42 @@ struct Reader::Impl {
       std::string kind = str_at(*cr, {"kind"});
       std::string name = str_at(*cr, {"name"});
       if (kind != "OCIRepository") {
-        warn(warnings, fmt::format("{}: chartRef kind {} is not read by fluxboot; no chart/version derived", what, kind));
+        warn(warnings,
+             fmt::format("{}: chartRef kind {} is not read by fluxboot; no chart/version derived",
+                         what, kind));
         return std::nullopt;
       }
       auto src = source_doc(*p, kind, name, str_at(*cr, {"namespace"}), warnings);
       if (!src)
-        throw InputError(fmt::format("{}: chartRef OCIRepository {} not found in {}, {} or the repository", what, name,
-                                     rel(p->hr_file), rel(p->app_dir)));
+        throw InputError(
+            fmt::format("{}: chartRef OCIRepository {} not found in {}, {} or the repository", what,
+                        name, rel(p->hr_file), rel(p->app_dir)));
       Chart c;
       c.url = str_at(src->first, {"spec", "url"});
       c.version = str_at(src->first, {"spec", "ref", "semver"});
       if (c.version.empty()) c.version = str_at(src->first, {"spec", "ref", "tag"});
       c.digest = str_at(src->first, {"spec", "ref", "digest"});
       c.source = fmt::format("OCIRepository {} ({})", name, rel(src->second));
-      if (c.url.empty()) throw InputError(fmt::format("{}: OCIRepository {} has no spec.url", rel(src->second), name));
+      if (c.url.empty())
+        throw InputError(
+            fmt::format("{}: OCIRepository {} has no spec.url", rel(src->second), name));
       return c;
     }
-    if (const json* spec = at_path(p->hr, {"spec", "chart", "spec"}); spec != nullptr && spec->is_object()) {
+    if (const json* spec = at_path(p->hr, {"spec", "chart", "spec"});
+        spec != nullptr && spec->is_object()) {
       std::string chart_name = str_at(*spec, {"chart"});
       std::string kind = str_at(*spec, {"sourceRef", "kind"});
       std::string name = str_at(*spec, {"sourceRef", "name"});
       if (kind != "HelmRepository") {
-        warn(warnings, fmt::format("{}: chart source {} is not read by fluxboot; no chart/version derived", what, kind));
+        warn(warnings,
+             fmt::format("{}: chart source {} is not read by fluxboot; no chart/version derived",
+                         what, kind));
         return std::nullopt;
       }
       auto src = source_doc(*p, kind, name, str_at(*spec, {"sourceRef", "namespace"}), warnings);
       if (!src)
-        throw InputError(fmt::format("{}: HelmRepository {} not found in {} or the repository", what, name, rel(p->app_dir)));
+        throw InputError(fmt::format("{}: HelmRepository {} not found in {} or the repository",
+                                     what, name, rel(p->app_dir)));
       Chart c;
       std::string url = str_at(src->first, {"spec", "url"});
       while (!url.empty() && url.back() == '/') url.pop_back();
@@ -1051,12 +1176,15 @@ struct Reader::Impl {
   }
 };
 
-Reader::Reader(const Config& config, Options options) : impl_(std::make_unique<Impl>(config, std::move(options))) {}
+Reader::Reader(const Config& config, Options options)
+    : impl_(std::make_unique<Impl>(config, std::move(options))) {}
 Reader::~Reader() = default;
 
 ComputedValues Reader::compute(const ReleaseRef& release) { return impl_->compute(release); }
 std::optional<Chart> Reader::chart(const ReleaseRef& release) { return impl_->chart(release); }
-std::filesystem::path Reader::helmrelease_file(const ReleaseRef& release) const { return impl_->helmrelease_file(release); }
+std::filesystem::path Reader::helmrelease_file(const ReleaseRef& release) const {
+  return impl_->helmrelease_file(release);
+}
 
 ComputedValues compute(const Config& config, const ReleaseRef& release, const Options& options) {
   Reader reader(config, options);

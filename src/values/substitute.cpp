@@ -2,13 +2,13 @@
 // drone/envsubst) over each resource; its scanner has quirks that decide what is an error and what
 // is text ($$ is an escape everywhere outside ${…}, defaults end at the first "}", "${VAR-x}" is a
 // syntax error), so this is a faithful port of its scanner and parser rather than a fresh grammar.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <memory>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "values/internal.hpp"
 
@@ -25,8 +25,21 @@ enum : unsigned { ScanIdent = 1, ScanLbrack = 2, ScanRbrack = 4, ScanEscape = 8 
 enum : unsigned { EscDollar = 1, EscBackslash = 2, EscAll = 3 };
 
 enum class Accept {
-  Rune, Ident, Colon, OneHash, NotClosing, HashFunc, PercentFunc, DefaultFunc, ReplaceFunc,
-  OneEqual, OneColon, RejectColonClose, Slash, NotSlash, CasingFunc
+  Rune,
+  Ident,
+  Colon,
+  OneHash,
+  NotClosing,
+  HashFunc,
+  PercentFunc,
+  DefaultFunc,
+  ReplaceFunc,
+  OneEqual,
+  OneColon,
+  RejectColonClose,
+  Slash,
+  NotSlash,
+  CasingFunc
 };
 
 bool is_letter_or_digit(char32_t r) {
@@ -36,23 +49,36 @@ bool is_letter_or_digit(char32_t r) {
 
 bool accepts(Accept a, char32_t r, std::size_t i) {
   switch (a) {
-    case Accept::Rune: return true;
-    case Accept::Ident: return is_letter_or_digit(r) || r == '_';
-    case Accept::Colon: return r == ':';
-    case Accept::OneHash: return r == '#' && i == 1;
-    case Accept::NotClosing: return r != '}';
-    case Accept::HashFunc: return r == '#' && i < 3;
-    case Accept::PercentFunc: return r == '%' && i < 3;
+    case Accept::Rune:
+      return true;
+    case Accept::Ident:
+      return is_letter_or_digit(r) || r == '_';
+    case Accept::Colon:
+      return r == ':';
+    case Accept::OneHash:
+      return r == '#' && i == 1;
+    case Accept::NotClosing:
+      return r != '}';
+    case Accept::HashFunc:
+      return r == '#' && i < 3;
+    case Accept::PercentFunc:
+      return r == '%' && i < 3;
     case Accept::DefaultFunc:
       return (i == 1 && r == ':') || (i == 2 && (r == '=' || r == '-' || r == '?' || r == '+'));
     case Accept::ReplaceFunc:
       return (i == 1 && r == '/') || (i == 2 && (r == '/' || r == '#' || r == '%'));
-    case Accept::OneEqual: return i == 1 && r == '=';
-    case Accept::OneColon: return i == 1 && r == ':';
-    case Accept::RejectColonClose: return r != ':' && r != '}';
-    case Accept::Slash: return r == '/';
-    case Accept::NotSlash: return r != '/';
-    case Accept::CasingFunc: return (r == ',' || r == '^') && i < 3;
+    case Accept::OneEqual:
+      return i == 1 && r == '=';
+    case Accept::OneColon:
+      return i == 1 && r == ':';
+    case Accept::RejectColonClose:
+      return r != ':' && r != '}';
+    case Accept::Slash:
+      return r == '/';
+    case Accept::NotSlash:
+      return r != '/';
+    case Accept::CasingFunc:
+      return (r == ',' || r == '^') && i < 3;
   }
   return false;
 }
@@ -72,7 +98,11 @@ class Scanner {
       return kEof;
     }
     auto c = static_cast<unsigned char>(buf_[pos_]);
-    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    std::size_t n = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xe  ? 3
+                    : (c >> 3) == 0x1e ? 4
+                                       : 0;
     char32_t r = 0xfffd;
     if (n == 0 || pos_ + n > buf_.size()) {
       n = 1;
@@ -89,8 +119,8 @@ class Scanner {
       }
       // utf8.DecodeRuneInString: overlong forms, surrogates and values past U+10FFFF are one
       // invalid byte (RuneError), so "\xc0\x80" is not a NUL that would end the text.
-      if (n > 1 && ((n == 2 && r < 0x80) || (n == 3 && r < 0x800) || (n == 4 && r < 0x10000) || r > 0x10ffff ||
-                    (r >= 0xd800 && r <= 0xdfff))) {
+      if (n > 1 && ((n == 2 && r < 0x80) || (n == 3 && r < 0x800) || (n == 4 && r < 0x10000) ||
+                    r > 0x10ffff || (r >= 0xd800 && r <= 0xdfff))) {
         n = 1;
         r = 0xfffd;
       }
@@ -179,10 +209,10 @@ class Scanner {
 
 struct Node {
   bool is_text = true;
-  std::string text;                            // text node
-  std::string name;                            // function: operator (":=", "#", …), "" for ${VAR}
-  std::string param;                           // function: variable name
-  std::vector<std::unique_ptr<Node>> args;     // function arguments
+  std::string text;                         // text node
+  std::string name;                         // function: operator (":=", "#", …), "" for ${VAR}
+  std::string param;                        // function: variable name
+  std::vector<std::unique_ptr<Node>> args;  // function arguments
 };
 using NodePtr = std::unique_ptr<Node>;
 
@@ -204,10 +234,16 @@ class Parser {
       s_.mode = ScanIdent | ScanLbrack | ScanEscape;
       s_.escape_chars = EscDollar;
       switch (s_.scan()) {
-        case TokIdent: nodes.push_back(text_node(s_.string())); break;
-        case TokEof: return nodes;
-        case TokLbrack: nodes.push_back(parse_func()); break;
-        default: throw SubstError{"bad substitution"};
+        case TokIdent:
+          nodes.push_back(text_node(s_.string()));
+          break;
+        case TokEof:
+          return nodes;
+        case TokLbrack:
+          nodes.push_back(parse_func());
+          break;
+        default:
+          throw SubstError{"bad substitution"};
       }
     }
   }
@@ -229,14 +265,21 @@ class Parser {
     if (s_.scan() != TokIdent) throw SubstError{"unable to parse variable name"};
     std::string name = s_.string();
     switch (s_.peek()) {
-      case ':': return done(parse_default_or_substr(name));
-      case '=': return done(parse_default_func(name));
+      case ':':
+        return done(parse_default_or_substr(name));
+      case '=':
+        return done(parse_default_func(name));
       case ',':
-      case '^': return done(parse_casing_func(name));
-      case '/': return done(parse_replace_func(name));
-      case '#': return done(parse_remove_func(name, Accept::HashFunc));
-      case '%': return done(parse_remove_func(name, Accept::PercentFunc));
-      default: break;
+      case '^':
+        return done(parse_casing_func(name));
+      case '/':
+        return done(parse_replace_func(name));
+      case '#':
+        return done(parse_remove_func(name, Accept::HashFunc));
+      case '%':
+        return done(parse_remove_func(name, Accept::PercentFunc));
+      default:
+        break;
     }
     s_.accept = Accept::Ident;
     s_.mode = ScanRbrack;
@@ -253,10 +296,13 @@ class Parser {
     s_.accept = accept;
     s_.mode = mode | ScanLbrack;
     switch (s_.scan()) {
-      case TokLbrack: return parse_func();
+      case TokLbrack:
+        return parse_func();
       case TokIdent:
-      case TokRbrack: return text_node(s_.string());
-      default: throw SubstError{"unable to parse substitution within function"};
+      case TokRbrack:
+        return text_node(s_.string());
+      default:
+        throw SubstError{"unable to parse substitution within function"};
     }
   }
 
@@ -278,9 +324,12 @@ class Parser {
     s_.accept = Accept::Colon;
     s_.mode = ScanIdent | ScanRbrack;
     switch (s_.scan()) {
-      case TokRbrack: return node;
-      case TokIdent: break;
-      default: throw SubstError{"bad substitution"};
+      case TokRbrack:
+        return node;
+      case TokIdent:
+        break;
+      default:
+        throw SubstError{"bad substitution"};
     }
     node->args.push_back(parse_param(Accept::NotClosing, ScanIdent));
     consume_rbrack();
@@ -388,17 +437,19 @@ bool go_atoi(const std::string& s, std::int64_t& out) {
   return true;
 }
 
-std::string go_replace(const std::string& s, const std::string& from, const std::string& to, bool all) {
+std::string go_replace(const std::string& s, const std::string& from, const std::string& to,
+                       bool all) {
   {
     std::size_t count = 0;
     if (from.empty()) {
       count = all ? s.size() + 1 : 1;
     } else {
-      for (std::size_t at = s.find(from); at != std::string::npos && (all || count == 0); at = s.find(from, at + from.size()))
+      for (std::size_t at = s.find(from); at != std::string::npos && (all || count == 0);
+           at = s.find(from, at + from.size()))
         ++count;
     }
-    if (s.size() > kMaxResult ||
-        (to.size() > from.size() && count > 0 && (to.size() - from.size()) > (kMaxResult - s.size()) / count))
+    if (s.size() > kMaxResult || (to.size() > from.size() && count > 0 &&
+                                  (to.size() - from.size()) > (kMaxResult - s.size()) / count))
       throw SubstError{"the substitution result exceeds 16 MiB"};
   }
   if (from.empty()) {
@@ -545,7 +596,8 @@ std::string to_substr(const std::string& s, const std::vector<std::string>& args
     if (end < pos) return {};
     return s.substr(static_cast<std::size_t>(pos), static_cast<std::size_t>(end - pos));
   }
-  if (pos >= len || length >= len - pos) return pos < len ? s.substr(static_cast<std::size_t>(pos)) : std::string();
+  if (pos >= len || length >= len - pos)
+    return pos < len ? s.substr(static_cast<std::size_t>(pos)) : std::string();
   return s.substr(static_cast<std::size_t>(pos), static_cast<std::size_t>(length));
 }
 
@@ -558,7 +610,8 @@ std::string ascii_case(std::string s, bool upper, bool first_only) {
   return s;
 }
 
-std::string apply(const std::string& name, const std::string& v, const std::vector<std::string>& args) {
+std::string apply(const std::string& name, const std::string& v,
+                  const std::vector<std::string>& args) {
   if (name == ",") return ascii_case(v, false, true);
   if (name == ",,") return ascii_case(v, false, false);
   if (name == "^") return ascii_case(v, true, true);
@@ -568,8 +621,11 @@ std::string apply(const std::string& name, const std::string& v, const std::vect
     return trim_shortest(v, args[0]);
   }
   if (name == "##") return args.empty() ? v : trim_longest(v, args[0]);
-  if (name == "%") return args.empty() ? v : reverse_runes(trim_shortest(reverse_runes(v), reverse_runes(args[0])));
-  if (name == "%%") return args.empty() ? v : reverse_runes(trim_longest(reverse_runes(v), reverse_runes(args[0])));
+  if (name == "%")
+    return args.empty() ? v
+                        : reverse_runes(trim_shortest(reverse_runes(v), reverse_runes(args[0])));
+  if (name == "%%")
+    return args.empty() ? v : reverse_runes(trim_longest(reverse_runes(v), reverse_runes(args[0])));
   if (name == ":") return to_substr(v, args);
   if (name == "/#") {
     if (args.size() != 2) return v;
@@ -588,7 +644,8 @@ std::string apply(const std::string& name, const std::string& v, const std::vect
   if (v.empty() && !args.empty()) {
     std::string joined;
     for (const auto& a : args) {
-      if (joined.size() + a.size() > kMaxResult) throw SubstError{"the substitution result exceeds 16 MiB"};
+      if (joined.size() + a.size() > kMaxResult)
+        throw SubstError{"the substitution result exceeds 16 MiB"};
       joined += a;
     }
     return joined;
@@ -621,8 +678,10 @@ struct Evaluator {
     auto it = vars.find(node.param);
     bool exists = it != vars.end();
     if (!exists && !is_default_op(node.name)) {
-      if (strict) throw SubstError{fmt::format("variable not set (strict mode): \"{}\"", node.param)};
-      if (undefined != nullptr && reported.insert(node.param).second) undefined->push_back(node.param);
+      if (strict)
+        throw SubstError{fmt::format("variable not set (strict mode): \"{}\"", node.param)};
+      if (undefined != nullptr && reported.insert(node.param).second)
+        undefined->push_back(node.param);
     }
     out += apply(node.name, exists ? it->second : std::string(), args);
     if (out.size() > kMaxResult) throw SubstError{"the substitution result exceeds 16 MiB"};
@@ -640,12 +699,14 @@ bool valid_var_name(const std::string& name) {
 
 }  // namespace
 
-std::string substitute(std::string_view text, const std::map<std::string, std::string>& vars, bool strict,
-                       const std::string& source, std::vector<std::string>* undefined) {
+std::string substitute(std::string_view text, const std::map<std::string, std::string>& vars,
+                       bool strict, const std::string& source,
+                       std::vector<std::string>* undefined) {
   for (const auto& [name, value] : vars)
     if (!valid_var_name(name))
-      throw InputError(fmt::format("{}: '{}' var name is invalid, must match '^[_[:alpha:]][_[:alpha:][:digit:]]*$'",
-                                   source, name));
+      throw InputError(fmt::format(
+          "{}: '{}' var name is invalid, must match '^[_[:alpha:]][_[:alpha:][:digit:]]*$'", source,
+          name));
   try {
     Parser parser(text);
     auto nodes = parser.parse_any();

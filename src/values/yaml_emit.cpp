@@ -6,10 +6,10 @@
 //    plain `${PORT}` turns into a number, a single-quoted one stays a string), so the style rules
 //    of libyaml's emitter (yaml_emitter_analyze_scalar) are reproduced; line folding at 80 columns
 //    is not (it changes no value).
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "values/internal.hpp"
 
@@ -23,7 +23,8 @@ std::size_t decode(std::string_view s, std::size_t i, std::uint32_t& cp) {
   std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : 4;
   if (i + n > s.size()) n = 1;
   cp = n == 1 ? c : n == 2 ? (c & 0x1fu) : n == 3 ? (c & 0x0fu) : (c & 0x07u);
-  for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3fu);
+  for (std::size_t k = 1; k < n; ++k)
+    cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3fu);
   return n;
 }
 
@@ -61,15 +62,32 @@ Analysis analyze(std::string_view value) {
   for (std::size_t i = 0; i < value.size();) {
     std::uint32_t cp = 0;
     std::size_t w = decode(value, i, cp);
-    bool followed_by_whitespace = i + w >= value.size() || value[i + w] == ' ' || value[i + w] == '\t' ||
-                                  value[i + w] == '\n' || value[i + w] == '\r';
+    bool followed_by_whitespace = i + w >= value.size() || value[i + w] == ' ' ||
+                                  value[i + w] == '\t' || value[i + w] == '\n' ||
+                                  value[i + w] == '\r';
     if (i == 0) {
       switch (cp) {
-        case '#': case ',': case '[': case ']': case '{': case '}': case '&': case '*': case '!':
-        case '|': case '>': case '\'': case '"': case '%': case '@': case '`':
+        case '#':
+        case ',':
+        case '[':
+        case ']':
+        case '{':
+        case '}':
+        case '&':
+        case '*':
+        case '!':
+        case '|':
+        case '>':
+        case '\'':
+        case '"':
+        case '%':
+        case '@':
+        case '`':
           block_indicators = true;
           break;
-        case '?': case ':': case '-':
+        case '?':
+        case ':':
+        case '-':
           if (followed_by_whitespace) block_indicators = true;
           break;
         default:
@@ -101,7 +119,8 @@ Analysis analyze(std::string_view value) {
     i += w;
   }
   a.multiline = line_breaks;
-  if (leading_space || leading_break || trailing_space || trailing_break) a.block_plain_allowed = false;
+  if (leading_space || leading_break || trailing_space || trailing_break)
+    a.block_plain_allowed = false;
   if (trailing_space) a.block_allowed = false;
   if (break_space) {
     a.block_plain_allowed = false;
@@ -125,12 +144,24 @@ std::string double_quoted(std::string_view s) {
     std::uint32_t cp = 0;
     std::size_t w = decode(s, i, cp);
     switch (cp) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      case 0: out += "\\0"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case 0:
+        out += "\\0";
+        break;
       default:
         if (cp < 0x20 || cp == 0x7f) {
           out += fmt::format("\\x{:02x}", cp);
@@ -150,8 +181,10 @@ std::string double_quoted(std::string_view s) {
 std::string single_quoted(std::string_view s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "''";
-    else out.push_back(c);
+    if (c == '\'')
+      out += "''";
+    else
+      out.push_back(c);
   }
   out.push_back('\'');
   return out;
@@ -162,7 +195,8 @@ std::string spaces(int n) { return std::string(static_cast<std::size_t>(n < 0 ? 
 // libyaml writes a key as a simple key only when it is at most 128 bytes and on one line;
 // otherwise "? key" and ": value" (YAML parsers reject simple keys over 1024 characters).
 bool explicit_key(const std::string& key) {
-  return key.size() > 128 || key.find('\n') != std::string::npos || key.find('\r') != std::string::npos;
+  return key.size() > 128 || key.find('\n') != std::string::npos ||
+         key.find('\r') != std::string::npos;
 }
 
 // A literal block scalar "|<indicator><chomp>\n<lines>" whose content sits at `content_indent`
@@ -176,14 +210,17 @@ std::string literal_block(std::string_view s, int parent_indent, int content_ind
   std::string_view body = s.substr(0, s.size() - trailing);
   // libyaml's chomping hints: "-" without a final break, "+" when more than one break ends the
   // text or it is only breaks ("\n" under clip would read back as "").
-  if (trailing == 0) header += "-";
-  else if (trailing >= 2 || body.empty()) header += "+";
+  if (trailing == 0)
+    header += "-";
+  else if (trailing >= 2 || body.empty())
+    header += "+";
   std::string out = header;
   out.push_back('\n');
   std::size_t start = 0;
   while (true) {
     std::size_t nl = body.find('\n', start);
-    std::string_view line = body.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    std::string_view line =
+        body.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
     if (!line.empty()) out += spaces(content_indent);
     out.append(line);
     out.push_back('\n');
@@ -243,11 +280,18 @@ std::string key_text(const std::string& key) {
 
 void emit_scalar_value(std::string& out, const json& v, int parent_indent) {
   switch (v.type()) {
-    case json::value_t::null: out += "null\n"; return;
-    case json::value_t::boolean: out += v.get<bool>() ? "true\n" : "false\n"; return;
+    case json::value_t::null:
+      out += "null\n";
+      return;
+    case json::value_t::boolean:
+      out += v.get<bool>() ? "true\n" : "false\n";
+      return;
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
-    case json::value_t::number_float: out += number_text(v); out.push_back('\n'); return;
+    case json::value_t::number_float:
+      out += number_text(v);
+      out.push_back('\n');
+      return;
     case json::value_t::string: {
       const auto& s = v.get_ref<const std::string&>();
       if (plain_safe(s)) {
@@ -261,7 +305,9 @@ void emit_scalar_value(std::string& out, const json& v, int parent_indent) {
       }
       return;
     }
-    default: out += "null\n"; return;
+    default:
+      out += "null\n";
+      return;
   }
 }
 
@@ -293,8 +339,10 @@ void emit(std::string& out, const json& v, int indent) {
     }
     for (auto it = v.begin(); it != v.end(); ++it) {
       out += spaces(indent);
-      if (explicit_key(it.key())) out += "? " + key_text(it.key()) + "\n" + spaces(indent);
-      else out += key_text(it.key());
+      if (explicit_key(it.key()))
+        out += "? " + key_text(it.key()) + "\n" + spaces(indent);
+      else
+        out += key_text(it.key());
       out.push_back(':');
       emit_child(out, it.value(), indent);
     }
@@ -350,16 +398,22 @@ std::string goyaml_string(const std::string& s, bool is_key, int parent_indent, 
 void goyaml_scalar(std::string& out, const json& v, int parent_indent) {
   if (v.is_string()) {
     bool block = false;
-    std::string text = goyaml_string(v.get<std::string>(), false, parent_indent, parent_indent + 2, block);
+    std::string text =
+        goyaml_string(v.get<std::string>(), false, parent_indent, parent_indent + 2, block);
     out += text;
     if (!block) out.push_back('\n');
     return;
   }
-  if (v.is_null()) out += "null\n";
-  else if (v.is_boolean()) out += v.get<bool>() ? "true\n" : "false\n";
-  else if (v.is_number()) out += number_text(v) + "\n";
-  else if (v.is_object()) out += "{}\n";
-  else out += "[]\n";
+  if (v.is_null())
+    out += "null\n";
+  else if (v.is_boolean())
+    out += v.get<bool>() ? "true\n" : "false\n";
+  else if (v.is_number())
+    out += number_text(v) + "\n";
+  else if (v.is_object())
+    out += "{}\n";
+  else
+    out += "[]\n";
 }
 
 void goyaml(std::string& out, const json& v, int indent);
@@ -383,8 +437,10 @@ void goyaml(std::string& out, const json& v, int indent) {
     for (auto it = v.begin(); it != v.end(); ++it) {
       bool block = false;
       std::string key = goyaml_string(it.key(), true, indent, indent + 2, block);
-      if (explicit_key(it.key())) out += spaces(indent) + "? " + key + "\n" + spaces(indent) + ":";
-      else out += spaces(indent) + key + ":";
+      if (explicit_key(it.key()))
+        out += spaces(indent) + "? " + key + "\n" + spaces(indent) + ":";
+      else
+        out += spaces(indent) + key + ":";
       goyaml_child(out, it.value(), indent, true);
     }
   } else if (v.is_array()) {
@@ -414,7 +470,8 @@ void goyaml(std::string& out, const json& v, int indent) {
 bool goyaml_writes_plain(const std::string& s) {
   if (s.find('\n') != std::string::npos) return false;
   json resolved;
-  if (!resolve_plain(s, Dialect::GoYamlV2, resolved) || !resolved.is_string() || is_base60(s)) return false;
+  if (!resolve_plain(s, Dialect::GoYamlV2, resolved) || !resolved.is_string() || is_base60(s))
+    return false;
   return analyze(s).block_plain_allowed;
 }
 
@@ -425,7 +482,8 @@ bool plain_scalar_ok(std::string_view text) {
 
 std::string to_goyaml(const json& value) {
   std::string out;
-  if ((value.is_object() || value.is_array()) && value.empty()) return value.is_object() ? "{}\n" : "[]\n";
+  if ((value.is_object() || value.is_array()) && value.empty())
+    return value.is_object() ? "{}\n" : "[]\n";
   goyaml(out, value, 0);
   return out;
 }

@@ -3,17 +3,17 @@
 // the point of this module is that the values Helm receives have exactly the types Flux gives
 // them. yaml-cpp only tokenises: it reports "?" as the tag of a plain scalar and "!" for quoted and
 // block scalars, and the typing below is ours.
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <algorithm>
 #include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "fluxboot/redact.hpp"
 #include "values/internal.hpp"
@@ -166,7 +166,11 @@ bool valid_utf8_impl(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   while (i < s.size()) {
     unsigned char c = p[i];
-    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    std::size_t n = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xe  ? 3
+                    : (c >> 3) == 0x1e ? 4
+                                       : 0;
     if (n == 0 || i + n > s.size()) return false;
     std::uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1fu) : n == 3 ? (c & 0x0fu) : (c & 0x07u);
     for (std::size_t k = 1; k < n; ++k) {
@@ -194,7 +198,9 @@ class Converter {
 
   json convert(const YNode* node, int depth) {
     if (++count_ > kMaxNodes)
-      fail(node, "document contains excessive aliasing (more than 250,000 nodes after expanding aliases)");
+      fail(
+          node,
+          "document contains excessive aliasing (more than 250,000 nodes after expanding aliases)");
     if (depth > kMaxDepth) fail(node, "document nested too deeply");
     switch (node->kind) {
       case YNode::Kind::Null:
@@ -251,11 +257,14 @@ class Converter {
     if (tag == "?" || tag.empty()) {
       json out;
       if (!resolve_plain(value, dialect_, out))
-        fail(node, fmt::format("`{}` (NaN or infinity) cannot be represented in JSON; Flux rejects it", value));
+        fail(node,
+             fmt::format("`{}` (NaN or infinity) cannot be represented in JSON; Flux rejects it",
+                         value));
       return out;
     }
     std::string_view suffix = tag_suffix(tag);
-    if (suffix.empty() || suffix == "str" || suffix == "timestamp" || suffix == "merge") return json(value);
+    if (suffix.empty() || suffix == "str" || suffix == "timestamp" || suffix == "merge")
+      return json(value);
     if (suffix == "binary") {
       std::string compact;
       for (char c : value)
@@ -267,7 +276,10 @@ class Converter {
     }
     json out;
     bool ok = resolve_plain(value, dialect_, out);
-    if (!ok) fail(node, fmt::format("`{}` (NaN or infinity) cannot be represented in JSON; Flux rejects it", value));
+    if (!ok)
+      fail(node,
+           fmt::format("`{}` (NaN or infinity) cannot be represented in JSON; Flux rejects it",
+                       value));
     if (suffix == "null" && out.is_null()) return out;
     if (suffix == "bool" && out.is_boolean()) return out;
     if (suffix == "int" && (out.is_number_integer())) return out;
@@ -300,7 +312,8 @@ class Converter {
   void apply_merge(json& object, const YNode* merge, const std::set<std::string>& explicit_keys,
                    int depth, bool override) {
     auto merge_one = [&](const YNode* m) {
-      if (m->kind != YNode::Kind::Map) fail(m, "map merge requires map or sequence of maps as the value");
+      if (m->kind != YNode::Kind::Map)
+        fail(m, "map merge requires map or sequence of maps as the value");
       json src = convert(m, depth + 1);
       for (auto it = src.begin(); it != src.end(); ++it) {
         if (override) {
@@ -334,8 +347,11 @@ class Converter {
       const YNode* value = node->items[i + 1];
       if (dialect_ == Dialect::GoYamlV3) {
         // go-yaml v3 rejects a key written twice (compared as written, merge keys included).
-        const bool is_scalar = key->kind == YNode::Kind::Scalar, is_null = key->kind == YNode::Kind::Null;
-        std::string raw = is_scalar ? key->value : is_null ? std::string("\x01null") : std::string();
+        const bool is_scalar = key->kind == YNode::Kind::Scalar,
+                   is_null = key->kind == YNode::Kind::Null;
+        std::string raw = is_scalar ? key->value
+                          : is_null ? std::string("\x01null")
+                                    : std::string();
         if ((is_scalar || is_null) && !raw_keys.insert(raw).second)
           fail(key, fmt::format("mapping key \"{}\" already defined", raw));
       }
@@ -351,7 +367,8 @@ class Converter {
       explicit_keys.insert(k);
       object[k] = convert(value, depth + 1);
     }
-    if (last_merge != nullptr) apply_merge(object, last_merge, explicit_keys, depth, /*override=*/false);
+    if (last_merge != nullptr)
+      apply_merge(object, last_merge, explicit_keys, depth, /*override=*/false);
     return object;
   }
 
@@ -454,14 +471,16 @@ json normalise_number(double value) {
   if (std::isfinite(value) && std::floor(value) == value && std::fabs(value) < 1e21) {
     if (value >= -9223372036854775808.0 && value < 9223372036854775808.0)
       return json(static_cast<std::int64_t>(value));
-    if (value >= 0 && value < 18446744073709551616.0) return json(static_cast<std::uint64_t>(value));
+    if (value >= 0 && value < 18446744073709551616.0)
+      return json(static_cast<std::uint64_t>(value));
   }
   return json(value);
 }
 
 std::string read_text(const fs::path& path) {
   std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) throw InputError(fmt::format("{}: file not found", path.string()));
+  if (!fs::is_regular_file(path, ec))
+    throw InputError(fmt::format("{}: file not found", path.string()));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(fmt::format("{}: cannot read", path.string()));
   std::ostringstream ss;
@@ -573,7 +592,8 @@ nlohmann::json parse_yaml(std::string_view text, Dialect dialect, const std::str
   auto tree = detail::load_documents(std::string(text), source);
   if (tree.docs.empty()) return nullptr;
   if (tree.docs.size() > 1)
-    throw InputError(fmt::format("{}: expected one YAML document, found {}", source, tree.docs.size()));
+    throw InputError(
+        fmt::format("{}: expected one YAML document, found {}", source, tree.docs.size()));
   return detail::to_json(tree.docs.front().node, dialect, source);
 }
 

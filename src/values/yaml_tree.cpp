@@ -2,14 +2,13 @@
 // in yaml-cpp 0.7 it never returns on a stray ',' at document level (each round yields an empty
 // document without consuming the token, until memory runs out), and its Node objects cost an
 // allocation storm that dominated the value reader's profile.
-#include <map>
-#include <sstream>
-
+#include <fmt/format.h>
 #include <yaml-cpp/anchor.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
 
-#include <fmt/format.h>
+#include <map>
+#include <sstream>
 
 #include "values/internal.hpp"
 
@@ -25,8 +24,9 @@ class Builder : public YAML::EventHandler {
     // A document that starts where the previous one started made no progress: yaml-cpp is
     // stuck on a token it cannot place.
     if (started_ && mark.pos <= last_start_)
-      throw InputError(fmt::format("{}:{}:{}: malformed YAML: unexpected character at the start of a document",
-                                   source_, mark.line + 1, mark.column + 1));
+      throw InputError(
+          fmt::format("{}:{}:{}: malformed YAML: unexpected character at the start of a document",
+                      source_, mark.line + 1, mark.column + 1));
     started_ = true;
     last_start_ = mark.pos;
     doc_mark_ = mark;
@@ -43,7 +43,8 @@ class Builder : public YAML::EventHandler {
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     auto it = anchors_.find(anchor);
     if (it == anchors_.end())
-      throw InputError(fmt::format("{}:{}:{}: malformed YAML: unknown anchor", source_, mark.line + 1, mark.column + 1));
+      throw InputError(fmt::format("{}:{}:{}: malformed YAML: unknown anchor", source_,
+                                   mark.line + 1, mark.column + 1));
     add(it->second);
   }
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
@@ -68,13 +69,15 @@ class Builder : public YAML::EventHandler {
   void OnMapEnd() override { stack_.pop_back(); }
 
  private:
-  YNode* make(YNode::Kind kind, const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor) {
+  YNode* make(YNode::Kind kind, const YAML::Mark& mark, const std::string& tag,
+              YAML::anchor_t anchor) {
     tree_.arena.push_back(std::make_unique<YNode>());
     YNode* n = tree_.arena.back().get();
     n->kind = kind;
     n->mark = mark;
     n->tag = tag;
-    if (anchor != YAML::NullAnchor) anchors_[anchor] = n;  // before its children: an alias inside may refer to it
+    if (anchor != YAML::NullAnchor)
+      anchors_[anchor] = n;  // before its children: an alias inside may refer to it
     return n;
   }
   void add(const YNode* n) {
@@ -107,7 +110,8 @@ Tree load_documents(const std::string& text, const std::string& source) {
     }
   } catch (const YAML::Exception& e) {
     if (e.mark.is_null()) throw InputError(fmt::format("{}: malformed YAML: {}", source, e.msg));
-    throw InputError(fmt::format("{}:{}:{}: malformed YAML: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg));
+    throw InputError(fmt::format("{}:{}:{}: malformed YAML: {}", source, e.mark.line + 1,
+                                 e.mark.column + 1, e.msg));
   }
   return tree;
 }

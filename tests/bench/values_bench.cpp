@@ -1,9 +1,12 @@
 // Benchmark (not a test) for the HelmRelease value reader.
 //   values_bench generate <dir> [releases=1000]   writes a flux-talos style repository
 //   values_bench run <dir>                        computes values and chart of every release of
-//                                                 both bootstrap helmfiles (= `fluxboot values --all`)
-//   values_bench derive <dir>                     derive_helmfile on both helmfiles (crds/apps stages)
+//                                                 both bootstrap helmfiles (= `fluxboot values
+//                                                 --all`)
+//   values_bench derive <dir>                     derive_helmfile on both helmfiles (crds/apps
+//   stages)
 // tests/bench/run_values_bench.sh drives it and `fluxboot values --all` under /usr/bin/time -v.
+#include <fmt/format.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -12,8 +15,6 @@
 #include <fstream>
 #include <set>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "fluxboot/values.hpp"
 
@@ -32,60 +33,87 @@ std::string ns_name(int i) { return fmt::format("ns-{:02d}", i % 20); }
 
 void generate(const fs::path& root, int count) {
   write(root / "kubernetes/components/common/cluster-settings.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-settings\ndata:\n  CLUSTER_NAME: bench\n"
-        "  CLUSTER_DOMAIN: bench.example.internal\n  TIMEZONE: Etc/UTC\n  STORAGE_CLASS: local-path\n");
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-settings\ndata:\n  "
+        "CLUSTER_NAME: bench\n"
+        "  CLUSTER_DOMAIN: bench.example.internal\n  TIMEZONE: Etc/UTC\n  STORAGE_CLASS: "
+        "local-path\n");
   write(root / "kubernetes/flux/cluster/ks.yaml",
-        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: cluster-apps\n"
-        "  namespace: flux-system\nspec:\n  interval: 1h\n  path: ./kubernetes/apps\n  prune: true\n  sourceRef:\n"
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: "
+        "cluster-apps\n"
+        "  namespace: flux-system\nspec:\n  interval: 1h\n  path: ./kubernetes/apps\n  prune: "
+        "true\n  sourceRef:\n"
         "    kind: GitRepository\n    name: flux-system\n  patches:\n    - patch: |-\n"
-        "        apiVersion: kustomize.toolkit.fluxcd.io/v1\n        kind: Kustomization\n        metadata:\n"
+        "        apiVersion: kustomize.toolkit.fluxcd.io/v1\n        kind: Kustomization\n        "
+        "metadata:\n"
         "          name: _\n        spec:\n          postBuild:\n            substituteFrom:\n"
-        "              - kind: ConfigMap\n                name: cluster-settings\n              - kind: Secret\n"
+        "              - kind: ConfigMap\n                name: cluster-settings\n              - "
+        "kind: Secret\n"
         "                name: cluster-secrets\n                optional: true\n      target:\n"
         "        group: kustomize.toolkit.fluxcd.io\n        kind: Kustomization\n"
         "        labelSelector: substitution.flux.home.arpa/disabled notin (true)\n");
   std::string crds = "helmDefaults:\n  args: ['--include-crds', '--no-hooks']\nreleases:\n";
-  std::string apps = "helmDefaults:\n  cleanupOnFail: true\n  wait: true\n  waitForJobs: true\nreleases:\n";
+  std::string apps =
+      "helmDefaults:\n  cleanupOnFail: true\n  wait: true\n  waitForJobs: true\nreleases:\n";
   write(root / "bootstrap/helmfile.d/templates/values.yaml.gotmpl",
-        "{{ (fromYaml (readFile (printf \"../../../kubernetes/apps/%s/%s/app/helmrelease.yaml\" .Release.Namespace "
+        "{{ (fromYaml (readFile (printf \"../../../kubernetes/apps/%s/%s/app/helmrelease.yaml\" "
+        ".Release.Namespace "
         ".Release.Name))).spec.values | toYaml }}\n");
   for (int i = 0; i < count; ++i) {
     const std::string ns = ns_name(i), name = app_name(i);
     const fs::path dir = root / "kubernetes/apps" / ns / name;
-    write(dir / "ks.yaml",
-          fmt::format("---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {1}\n"
-                      "  namespace: flux-system\nspec:\n  path: ./kubernetes/apps/{0}/{1}/app\n  interval: 1h\n"
-                      "  targetNamespace: {0}\n  postBuild:\n    substitute:\n      APP: {1}\n      PORT: \"{2}\"\n",
-                      ns, name, 8000 + i));
+    write(dir / "ks.yaml", fmt::format("---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: "
+                                       "Kustomization\nmetadata:\n  name: {1}\n"
+                                       "  namespace: flux-system\nspec:\n  path: "
+                                       "./kubernetes/apps/{0}/{1}/app\n  interval: 1h\n"
+                                       "  targetNamespace: {0}\n  postBuild:\n    substitute:\n    "
+                                       "  APP: {1}\n      PORT: \"{2}\"\n",
+                                       ns, name, 8000 + i));
     std::string oci = fmt::format(
-        "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: {0}\nspec:\n"
-        "  interval: 15m\n  layerSelector:\n    mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip\n"
+        "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: "
+        "{0}\nspec:\n"
+        "  interval: 15m\n  layerSelector:\n    mediaType: "
+        "application/vnd.cncf.helm.chart.content.v1.tar+gzip\n"
         "    operation: copy\n  ref:\n    tag: 1.{1}.0\n  url: oci://ghcr.io/bench/charts/{0}\n",
         name, i % 30);
     std::string values_from;
     std::string kustomization = "resources:\n  - ./helmrelease.yaml\n";
     if (i % 5 == 0) {
-      values_from = fmt::format("  valuesFrom:\n    - kind: ConfigMap\n      name: {}-values\n", name);
-      kustomization += fmt::format("configMapGenerator:\n  - name: {}-values\n    files:\n      - values.yaml=./helm/values.yaml\n",
-                                   name);
+      values_from =
+          fmt::format("  valuesFrom:\n    - kind: ConfigMap\n      name: {}-values\n", name);
+      kustomization += fmt::format(
+          "configMapGenerator:\n  - name: {}-values\n    files:\n      - "
+          "values.yaml=./helm/values.yaml\n",
+          name);
       write(dir / "app/helm/values.yaml",
-            "podAnnotations:\n  reloader.stakater.com/auto: \"true\"\nextraEnv:\n  - name: TZ\n    value: ${TIMEZONE}\n");
+            "podAnnotations:\n  reloader.stakater.com/auto: \"true\"\nextraEnv:\n  - name: TZ\n    "
+            "value: ${TIMEZONE}\n");
     }
     std::string hr = fmt::format(
-        "---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {0}\nspec:\n  interval: 1h\n"
-        "  chartRef:\n    kind: OCIRepository\n    name: {0}\n  install:\n    remediation:\n      retries: -1\n"
+        "---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: "
+        "{0}\nspec:\n  interval: 1h\n"
+        "  chartRef:\n    kind: OCIRepository\n    name: {0}\n  install:\n    remediation:\n      "
+        "retries: -1\n"
         "  upgrade:\n    cleanupOnFail: true\n    remediation:\n      retries: 3\n{1}  values:\n"
-        "    fullnameOverride: ${{APP}}\n    replicaCount: {2}\n    image:\n      repository: ghcr.io/bench/{0}\n"
-        "      tag: \"1.{3}\"\n      pullPolicy: IfNotPresent\n    service:\n      main:\n        ports:\n"
-        "          http:\n            port: ${{PORT}}\n    ingress:\n      main:\n        enabled: true\n"
-        "        hosts:\n          - host: {0}.${{CLUSTER_DOMAIN}}\n            paths:\n              - path: /\n"
-        "        tls:\n          - hosts: [\"{0}.${{CLUSTER_DOMAIN}}\"]\n    resources: &resources\n      requests:\n"
-        "        cpu: 10m\n        memory: 64Mi\n      limits:\n        memory: 256Mi\n    sidecar:\n"
+        "    fullnameOverride: ${{APP}}\n    replicaCount: {2}\n    image:\n      repository: "
+        "ghcr.io/bench/{0}\n"
+        "      tag: \"1.{3}\"\n      pullPolicy: IfNotPresent\n    service:\n      main:\n        "
+        "ports:\n"
+        "          http:\n            port: ${{PORT}}\n    ingress:\n      main:\n        enabled: "
+        "true\n"
+        "        hosts:\n          - host: {0}.${{CLUSTER_DOMAIN}}\n            paths:\n           "
+        "   - path: /\n"
+        "        tls:\n          - hosts: [\"{0}.${{CLUSTER_DOMAIN}}\"]\n    resources: "
+        "&resources\n      requests:\n"
+        "        cpu: 10m\n        memory: 64Mi\n      limits:\n        memory: 256Mi\n    "
+        "sidecar:\n"
         "      resources: *resources\n    persistence:\n      config:\n        enabled: true\n"
-        "        storageClass: ${{STORAGE_CLASS}}\n        size: 1Gi\n    probes:\n      liveness: &probe\n"
+        "        storageClass: ${{STORAGE_CLASS}}\n        size: 1Gi\n    probes:\n      liveness: "
+        "&probe\n"
         "        enabled: true\n        periodSeconds: 10\n      readiness:\n        <<: *probe\n"
-        "        periodSeconds: 5\n    config: |\n      # generated\n      cluster = \"${{CLUSTER_NAME}}\"\n"
-        "      port = ${{PORT}}\n    env:\n      TZ: ${{TIMEZONE}}\n      LOG_LEVEL: info\n      ENABLED: \"true\"\n",
+        "        periodSeconds: 5\n    config: |\n      # generated\n      cluster = "
+        "\"${{CLUSTER_NAME}}\"\n"
+        "      port = ${{PORT}}\n    env:\n      TZ: ${{TIMEZONE}}\n      LOG_LEVEL: info\n      "
+        "ENABLED: \"true\"\n",
         name, values_from, 1 + i % 3, i % 10);
     if (i % 7 == 0) {
       write(dir / "app/helmrelease.yaml", oci + hr);
@@ -96,7 +124,8 @@ void generate(const fs::path& root, int count) {
     }
     write(dir / "app/kustomization.yaml", kustomization);
     const std::string rel = fmt::format(
-        "  - name: {0}\n    namespace: {1}\n    chart: oci://ghcr.io/bench/charts/{0}\n    version: 1.{2}.0\n"
+        "  - name: {0}\n    namespace: {1}\n    chart: oci://ghcr.io/bench/charts/{0}\n    "
+        "version: 1.{2}.0\n"
         "    values: ['./templates/values.yaml.gotmpl']\n",
         name, ns, i % 30);
     apps += rel;
@@ -161,9 +190,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 3;
   }
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  std::printf("%s: %zu releases in %.1f ms = %.3f ms/release; %zu bytes of YAML; %zu warnings; peak RSS %.1f MiB\n",
-              mode.c_str(), count, ms, count ? ms / static_cast<double>(count) : 0.0, bytes, warnings,
-              static_cast<double>(peak_rss_kib()) / 1024.0);
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  std::printf(
+      "%s: %zu releases in %.1f ms = %.3f ms/release; %zu bytes of YAML; %zu warnings; peak RSS "
+      "%.1f MiB\n",
+      mode.c_str(), count, ms, count ? ms / static_cast<double>(count) : 0.0, bytes, warnings,
+      static_cast<double>(peak_rss_kib()) / 1024.0);
   return 0;
 }

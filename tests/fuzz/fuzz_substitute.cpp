@@ -21,8 +21,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::size_t start = 0;
     while (start < head.size()) {
       std::size_t nl = head.find('\n', start);
-      std::string line = head.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
-      if (auto eq = line.find('='); eq != std::string::npos) vars[line.substr(0, eq)] = line.substr(eq + 1);
+      std::string line =
+          head.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+      if (auto eq = line.find('='); eq != std::string::npos)
+        vars[line.substr(0, eq)] = line.substr(eq + 1);
       start = nl == std::string::npos ? head.size() : nl + 1;
     }
   }
@@ -34,7 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ok = true;
   } catch (const fluxboot::InputError&) {
   }
-  if (ok && text.find('$') == std::string::npos && text.find('\0') == std::string::npos && out != text) {
+  if (ok && text.find('$') == std::string::npos && text.find('\0') == std::string::npos &&
+      out != text) {
     std::fprintf(stderr, "text without $ changed\n");
     std::abort();
   }

@@ -57,7 +57,8 @@ void check_round_trip(const nlohmann::json& value, Dialect dialect) {
     std::abort();
   }
   if (back != value) {
-    std::fprintf(stderr, "to_yaml round trip changed the value\n--- in\n%s\n--- yaml\n%s\n--- out\n%s\n",
+    std::fprintf(stderr,
+                 "to_yaml round trip changed the value\n--- in\n%s\n--- yaml\n%s\n--- out\n%s\n",
                  value.dump().c_str(), y.c_str(), back.dump().c_str());
     std::abort();
   }
@@ -74,9 +75,11 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
         "    substitute:\n      PORT: \"8080\"\n      FLAG: \"yes\"\n    substituteFrom:\n"
         "      - kind: ConfigMap\n        name: settings\n");
   write(g_root / "kubernetes/components/settings.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  NAME: home\n  EMPTY: \"\"\n");
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  NAME: home\n  "
+        "EMPTY: \"\"\n");
   write(g_root / "kubernetes/apps/ns/app/app/ocirepository.yaml",
-        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: app\nspec:\n"
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: "
+        "app\nspec:\n"
         "  url: oci://example.invalid/charts/app\n  ref:\n    tag: 1.0.0\n");
   write(g_root / "kubernetes/apps/ns/app/app/kustomization.yaml",
         "resources: [helmrelease.yaml]\nconfigMapGenerator:\n  - name: app-values\n    literals:\n"
@@ -100,12 +103,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       check_round_trip(value, Dialect::GoYamlV2);
       check_round_trip(value, Dialect::GoYamlV3);
       // Substitution: the in-place fast path must agree with Flux's whole-document round trip.
-      const std::map<std::string, std::string> vars = {{"PORT", "8080"}, {"A", "a: b"}, {"Y", "yes"}, {"E", ""}};
+      const std::map<std::string, std::string> vars = {
+          {"PORT", "8080"}, {"A", "a: b"}, {"Y", "yes"}, {"E", ""}};
       std::vector<std::string> u1, u2;
       nlohmann::json exact, fast;
       bool exact_ok = true, fast_ok = true;
       try {
-        exact = fluxboot::values::detail::substitute_document(value, vars, false, "fuzz", u1, false);
+        exact =
+            fluxboot::values::detail::substitute_document(value, vars, false, "fuzz", u1, false);
       } catch (const fluxboot::InputError&) {
         exact_ok = false;
       }
@@ -115,8 +120,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         fast_ok = false;
       }
       if (exact_ok != fast_ok || (exact_ok && exact != fast)) {
-        std::fprintf(stderr, "fast substitution differs\n--- in\n%s\n--- exact (%d)\n%s\n--- fast (%d)\n%s\n",
-                     value.dump().c_str(), exact_ok, exact.dump().c_str(), fast_ok, fast.dump().c_str());
+        std::fprintf(
+            stderr,
+            "fast substitution differs\n--- in\n%s\n--- exact (%d)\n%s\n--- fast (%d)\n%s\n",
+            value.dump().c_str(), exact_ok, exact.dump().c_str(), fast_ok, fast.dump().c_str());
         std::abort();
       }
     }
@@ -127,7 +134,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.root = g_root;
   fluxboot::values::Options options;
   options.strict = (data[0] & 2) != 0;
-  options.decrypt = [](const fs::path&) -> std::string { throw fluxboot::InputError("no sops in the fuzzer"); };
+  options.decrypt = [](const fs::path&) -> std::string {
+    throw fluxboot::InputError("no sops in the fuzzer");
+  };
   fluxboot::values::Reader reader(config, options);
   try {
     auto cv = reader.compute({"ns", "app"});

@@ -1,9 +1,8 @@
 // derive_helmfile on its own: the derived state, the generated values files, and their cleanup.
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <regex>
-
-#include <gtest/gtest.h>
 
 #include "fluxboot/values.hpp"
 #include "support/test_support.hpp"
@@ -22,11 +21,14 @@ class Handoffs : public ::testing::Test {
     config.root = tmp.path();
   }
   fs::path helmfile_dir() const { return tmp.path() / "bootstrap/helmfile.d"; }
-  json read(const fs::path& p) const { return parse_yaml(fluxboot::testing::read_file(p), Dialect::GoYamlV3, p.string()); }
+  json read(const fs::path& p) const {
+    return parse_yaml(fluxboot::testing::read_file(p), Dialect::GoYamlV3, p.string());
+  }
   std::vector<std::string> generated_files() const {
     std::vector<std::string> out;
     for (const auto& e : fs::directory_iterator(helmfile_dir()))
-      if (e.path().filename().string().find(".fluxboot-") != std::string::npos) out.push_back(e.path().filename().string());
+      if (e.path().filename().string().find(".fluxboot-") != std::string::npos)
+        out.push_back(e.path().filename().string());
     std::sort(out.begin(), out.end());
     return out;
   }
@@ -81,7 +83,8 @@ TEST_F(Handoffs, GeneratedFilesArePrivateAndMatchTheGitignorePatterns) {
     ASSERT_EQ(::stat(h->files()[i].c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u) << h->files()[i];
     if (i > 0) {
-      EXPECT_TRUE(std::regex_match(h->files()[i].filename().string(), values_pattern)) << h->files()[i];
+      EXPECT_TRUE(std::regex_match(h->files()[i].filename().string(), values_pattern))
+          << h->files()[i];
     }
   }
 }
@@ -99,7 +102,8 @@ TEST_F(Handoffs, FilesAreRemovedByRemoveAndByTheDestructor) {
 }
 
 TEST_F(Handoffs, NothingIsLeftBehindWhenAReleaseFails) {
-  fluxboot::testing::write_file(tmp / "kubernetes/apps/flux-system/flux-instance/app/helmrelease.yaml", "spec: [broken\n");
+  fluxboot::testing::write_file(
+      tmp / "kubernetes/apps/flux-system/flux-instance/app/helmrelease.yaml", "spec: [broken\n");
   EXPECT_THROW(derive_helmfile(config, "bootstrap/helmfile.d/01-apps.yaml", Options{}), InputError);
   EXPECT_TRUE(generated_files().empty());
 }
@@ -107,13 +111,17 @@ TEST_F(Handoffs, NothingIsLeftBehindWhenAReleaseFails) {
 TEST_F(Handoffs, KeepsOtherValuesEntriesAndFillsMissingChartAndVersion) {
   fluxboot::testing::write_file(
       helmfile_dir() / "02-more.yaml",
-      "releases:\n  - name: cilium\n    namespace: kube-system\n    values:\n      - ./templates/values.yaml.gotmpl\n"
-      "      - ./extra.yaml\n      - inline: {a: \"1.10\"}\n  - name: coredns\n    namespace: kube-system\n"
+      "releases:\n  - name: cilium\n    namespace: kube-system\n    values:\n      - "
+      "./templates/values.yaml.gotmpl\n"
+      "      - ./extra.yaml\n      - inline: {a: \"1.10\"}\n  - name: coredns\n    namespace: "
+      "kube-system\n"
       "  - name: not-flux\n    namespace: other\n    chart: oci://x/y\n    version: 1.0.0\n");
   auto h = derive_helmfile(config, "bootstrap/helmfile.d/02-more.yaml", Options{});
   json d = read(h->state_file());
   json cilium = release_named(d, "cilium");
-  EXPECT_EQ(cilium["values"], (json{"./02-more.fluxboot-values-kube-system.cilium.yaml", "./extra.yaml", {{"inline", {{"a", "1.10"}}}}}));
+  EXPECT_EQ(cilium["values"], (json{"./02-more.fluxboot-values-kube-system.cilium.yaml",
+                                    "./extra.yaml",
+                                    {{"inline", {{"a", "1.10"}}}}}));
   EXPECT_EQ(cilium["chart"], "oci://ghcr.io/home-operations/charts-mirror/cilium");
   EXPECT_EQ(cilium["version"], "1.17.2");
   json coredns = release_named(d, "coredns");  // no values at all, but a HelmRelease exists
@@ -139,12 +147,14 @@ TEST_F(Handoffs, VersionDriftIsAWarningNamingBoth) {
   EXPECT_NE(w.find("1.17.2"), std::string::npos) << w;
   EXPECT_NE(w.find("kube-system/cilium"), std::string::npos) << w;
   EXPECT_NE(w.find("ocirepository.yaml"), std::string::npos) << w;
-  EXPECT_EQ(release_named(read(h->state_file()), "cilium")["version"], "1.16.0");  // the helmfile's pin is kept
+  EXPECT_EQ(release_named(read(h->state_file()), "cilium")["version"],
+            "1.16.0");  // the helmfile's pin is kept
 }
 
 TEST_F(Handoffs, GoTemplateStateGoesToHelmfileUnchangedWithAWarning) {
-  fluxboot::testing::write_file(helmfile_dir() / "03-tpl.yaml",
-                                "releases:\n{{ range list \"a\" \"b\" }}\n  - name: {{ . }}\n    namespace: x\n{{ end }}\n");
+  fluxboot::testing::write_file(
+      helmfile_dir() / "03-tpl.yaml",
+      "releases:\n{{ range list \"a\" \"b\" }}\n  - name: {{ . }}\n    namespace: x\n{{ end }}\n");
   auto h = derive_helmfile(config, "bootstrap/helmfile.d/03-tpl.yaml", Options{});
   EXPECT_FALSE(h->derived());
   EXPECT_EQ(h->state_file(), helmfile_dir() / "03-tpl.yaml");
@@ -154,17 +164,21 @@ TEST_F(Handoffs, GoTemplateStateGoesToHelmfileUnchangedWithAWarning) {
 }
 
 TEST_F(Handoffs, ScalarStylesAndHooksSurviveTheRewrite) {
-  fluxboot::testing::write_file(
-      helmfile_dir() / "04-styles.yaml",
-      "helmDefaults:\n  args: ['--include-crds', \"--no-hooks\"]\n  timeout: 600\nenvironments:\n  default:\n"
-      "    values:\n      - version: \"1.10\"\n        octal: '0755'\n        plain: 0755\n        yes: yes\n"
-      "        multi: |\n          line one\n          line two\n"
-      "releases:\n  - name: spegel\n    namespace: kube-system\n    values: [./templates/values.yaml.gotmpl]\n"
-      "    hooks:\n      - events: ['postsync']\n        command: kubectl\n        args: [apply, -f, ../x.yaml]\n");
+  fluxboot::testing::write_file(helmfile_dir() / "04-styles.yaml",
+                                "helmDefaults:\n  args: ['--include-crds', \"--no-hooks\"]\n  "
+                                "timeout: 600\nenvironments:\n  default:\n"
+                                "    values:\n      - version: \"1.10\"\n        octal: '0755'\n   "
+                                "     plain: 0755\n        yes: yes\n"
+                                "        multi: |\n          line one\n          line two\n"
+                                "releases:\n  - name: spegel\n    namespace: kube-system\n    "
+                                "values: [./templates/values.yaml.gotmpl]\n"
+                                "    hooks:\n      - events: ['postsync']\n        command: "
+                                "kubectl\n        args: [apply, -f, ../x.yaml]\n");
   auto h = derive_helmfile(config, "bootstrap/helmfile.d/04-styles.yaml", Options{});
   for (Dialect d : {Dialect::GoYamlV2, Dialect::GoYamlV3}) {
     json derived = parse_yaml(fluxboot::testing::read_file(h->state_file()), d, "derived");
-    json original = parse_yaml(fluxboot::testing::read_file(helmfile_dir() / "04-styles.yaml"), d, "original");
+    json original =
+        parse_yaml(fluxboot::testing::read_file(helmfile_dir() / "04-styles.yaml"), d, "original");
     derived["releases"][0].erase("values");
     derived["releases"][0].erase("chart");
     derived["releases"][0].erase("version");
@@ -181,13 +195,15 @@ TEST_F(Handoffs, MalformedStateIsAnInputErrorNotAHang) {
 }
 
 TEST(ReleasesIn, ListsReleasesOfPlainAndTemplatedStates) {
-  auto refs = releases_in(std::filesystem::path(FLUXBOOT_EXAMPLE_DIR) / "bootstrap/helmfile.d/01-apps.yaml");
+  auto refs = releases_in(std::filesystem::path(FLUXBOOT_EXAMPLE_DIR) /
+                          "bootstrap/helmfile.d/01-apps.yaml");
   ASSERT_EQ(refs.size(), 6u);
   EXPECT_EQ(refs.front(), (ReleaseRef{"kube-system", "cilium"}));
   EXPECT_EQ(refs.back(), (ReleaseRef{"flux-system", "flux-instance"}));
   fluxboot::testing::TempDir dir;
-  fluxboot::testing::write_file(dir / "s.yaml",
-                                "releases:\n  - name: a\n    namespace: x\n    version: {{ .Values.v }}\n  - name: b\n");
+  fluxboot::testing::write_file(
+      dir / "s.yaml",
+      "releases:\n  - name: a\n    namespace: x\n    version: {{ .Values.v }}\n  - name: b\n");
   auto t = releases_in(dir / "s.yaml");
   EXPECT_EQ(t, (std::vector<ReleaseRef>{{"x", "a"}, {"", "b"}}));
 }

@@ -10,7 +10,8 @@ using nlohmann::json;
 
 TEST(HelmfileState, MergesValuesEntriesInOrderAsHelmDoes) {
   fluxboot::testing::TempDir tmp;
-  fluxboot::testing::write_file(tmp / "a.yaml", "replicas: 1\nimage: {tag: v1, pull: Always}\nlist: [1, 2]\n");
+  fluxboot::testing::write_file(tmp / "a.yaml",
+                                "replicas: 1\nimage: {tag: v1, pull: Always}\nlist: [1, 2]\n");
   fluxboot::testing::write_file(tmp / "b.yaml", "image: {tag: v2}\nlist: [3]\n");
   fluxboot::testing::write_file(tmp / "state.yaml", R"(releases:
   - name: cilium
@@ -28,7 +29,10 @@ TEST(HelmfileState, MergesValuesEntriesInOrderAsHelmDoes) {
   EXPECT_EQ(specs[0].name, "cilium");
   EXPECT_EQ(specs[0].version, "1.17.2");
   ASSERT_TRUE(specs[0].values.has_value());
-  EXPECT_EQ(*specs[0].values, json::parse(R"({"replicas":1,"image":{"tag":"v2","pull":"Always"},"list":[3],"extra":"1.10"})"));
+  EXPECT_EQ(
+      *specs[0].values,
+      json::parse(
+          R"({"replicas":1,"image":{"tag":"v2","pull":"Always"},"list":[3],"extra":"1.10"})"));
   // A Go template can only be rendered by helmfile: unknown, so the stage will sync.
   EXPECT_FALSE(specs[1].values.has_value());
 }

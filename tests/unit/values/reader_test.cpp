@@ -48,9 +48,11 @@ TEST(ReaderLocate, ReadsSpecValuesOfTheNamedHelmRelease) {
 TEST(ReaderLocate, FindsTheHelmReleaseInAMultiDocumentFile) {
   Repo repo;
   repo.helmrelease("ns", "app",
-                   "# yaml-language-server: $schema=x\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\n"
+                   "# yaml-language-server: $schema=x\n---\napiVersion: "
+                   "source.toolkit.fluxcd.io/v1\nkind: OCIRepository\n"
                    "metadata:\n  name: app\nspec:\n  url: oci://r/app\n  ref:\n    tag: 1.0.0\n" +
-                       hr("other", "  values:\n    which: other\n") + hr("app", "  values:\n    which: app\n"));
+                       hr("other", "  values:\n    which: other\n") +
+                       hr("app", "  values:\n    which: app\n"));
   EXPECT_EQ(values_of(repo, "ns/app").values, (json{{"which", "app"}}));
 }
 
@@ -100,43 +102,57 @@ TEST(ReaderLocate, ReleaseRefParsing) {
 
 TEST(ReaderLocate, AnchorsAndMergeKeysInSpecValues) {
   Repo repo;
-  repo.helmrelease("ns", "app",
-                   hr("app", "  values:\n    res: &r\n      cpu: 1\n      mem: 2\n    other:\n      <<: *r\n"
-                             "      mem: 3\n    copy: *r\n"));
-  EXPECT_EQ(values_of(repo, "ns/app").values,
-            (json{{"res", {{"cpu", 1}, {"mem", 2}}}, {"other", {{"cpu", 1}, {"mem", 3}}}, {"copy", {{"cpu", 1}, {"mem", 2}}}}));
+  repo.helmrelease(
+      "ns", "app",
+      hr("app",
+         "  values:\n    res: &r\n      cpu: 1\n      mem: 2\n    other:\n      <<: *r\n"
+         "      mem: 3\n    copy: *r\n"));
+  EXPECT_EQ(values_of(repo, "ns/app").values, (json{{"res", {{"cpu", 1}, {"mem", 2}}},
+                                                    {"other", {{"cpu", 1}, {"mem", 3}}},
+                                                    {"copy", {{"cpu", 1}, {"mem", 2}}}}));
 }
 
-// ---- valuesFrom -----------------------------------------------------------------------------------
+// ---- valuesFrom
+// -----------------------------------------------------------------------------------
 
 TEST(ReaderValuesFrom, ConfigMapGeneratorFile) {
   Repo repo;
-  repo.helmrelease("ns", "app", hr("app", "  valuesFrom:\n    - kind: ConfigMap\n      name: app-values\n"));
-  repo.file("kubernetes/apps/ns/app/app/kustomization.yaml",
-            "resources: [./helmrelease.yaml]\nconfigMapGenerator:\n  - name: app-values\n    files:\n"
-            "      - values.yaml=./helm/values.yaml\n");
-  repo.file("kubernetes/apps/ns/app/app/helm/values.yaml", "image:\n  tag: \"1.10\"\nreplicas: 3\n");
-  EXPECT_EQ(values_of(repo, "ns/app").values, (json{{"image", {{"tag", "1.10"}}}, {"replicas", 3}}));
+  repo.helmrelease("ns", "app",
+                   hr("app", "  valuesFrom:\n    - kind: ConfigMap\n      name: app-values\n"));
+  repo.file(
+      "kubernetes/apps/ns/app/app/kustomization.yaml",
+      "resources: [./helmrelease.yaml]\nconfigMapGenerator:\n  - name: app-values\n    files:\n"
+      "      - values.yaml=./helm/values.yaml\n");
+  repo.file("kubernetes/apps/ns/app/app/helm/values.yaml",
+            "image:\n  tag: \"1.10\"\nreplicas: 3\n");
+  EXPECT_EQ(values_of(repo, "ns/app").values,
+            (json{{"image", {{"tag", "1.10"}}}, {"replicas", 3}}));
 }
 
 TEST(ReaderValuesFrom, GeneratorFileKeyDefaultsToTheFileName) {
   Repo repo;
-  repo.helmrelease("ns", "app",
-                   hr("app", "  valuesFrom:\n    - kind: ConfigMap\n      name: v\n      valuesKey: extra.yaml\n"));
-  repo.file("kubernetes/apps/ns/app/app/kustomization.yaml", "configMapGenerator:\n  - name: v\n    files: [./extra.yaml]\n");
+  repo.helmrelease(
+      "ns", "app",
+      hr("app",
+         "  valuesFrom:\n    - kind: ConfigMap\n      name: v\n      valuesKey: extra.yaml\n"));
+  repo.file("kubernetes/apps/ns/app/app/kustomization.yaml",
+            "configMapGenerator:\n  - name: v\n    files: [./extra.yaml]\n");
   repo.file("kubernetes/apps/ns/app/app/extra.yaml", "a: 1\n");
   EXPECT_EQ(values_of(repo, "ns/app").values, (json{{"a", 1}}));
 }
 
 TEST(ReaderValuesFrom, GeneratorLiteralsAndEnvFilesWithTargetPath) {
   Repo repo;
-  repo.helmrelease("ns", "app",
-                   hr("app", "  valuesFrom:\n    - kind: ConfigMap\n      name: s\n      valuesKey: gates\n"
-                             "      targetPath: featureGates\n    - kind: ConfigMap\n      name: s\n"
-                             "      valuesKey: PORT\n      targetPath: service.port\n    - kind: ConfigMap\n"
-                             "      name: e\n      valuesKey: HOST\n      targetPath: ingress.hosts[0].host\n"));
+  repo.helmrelease(
+      "ns", "app",
+      hr("app",
+         "  valuesFrom:\n    - kind: ConfigMap\n      name: s\n      valuesKey: gates\n"
+         "      targetPath: featureGates\n    - kind: ConfigMap\n      name: s\n"
+         "      valuesKey: PORT\n      targetPath: service.port\n    - kind: ConfigMap\n"
+         "      name: e\n      valuesKey: HOST\n      targetPath: ingress.hosts[0].host\n"));
   repo.file("kubernetes/apps/ns/app/app/kustomization.yaml",
-            "configMapGenerator:\n  - name: s\n    literals:\n      - gates=ServerSideApply=true\n      - PORT=\"8080\"\n"
+            "configMapGenerator:\n  - name: s\n    literals:\n      - gates=ServerSideApply=true\n "
+            "     - PORT=\"8080\"\n"
             "  - name: e\n    envs: [./app.env]\n");
   repo.file("kubernetes/apps/ns/app/app/app.env", "# comment\nHOST=app.example.com\n\n");
   EXPECT_EQ(values_of(repo, "ns/app").values,
@@ -149,11 +165,14 @@ TEST(ReaderValuesFrom, TargetPathValuesAreTypedLikeHelmSet) {
   Repo repo;
   std::string refs;
   for (const char* key : {"int", "quoted", "zero", "bool", "null", "float", "list"})
-    refs += std::string("    - kind: ConfigMap\n      name: c\n      valuesKey: \"") + key + "\"\n      targetPath: out." + key + "\n";
+    refs += std::string("    - kind: ConfigMap\n      name: c\n      valuesKey: \"") + key +
+            "\"\n      targetPath: out." + key + "\n";
   repo.helmrelease("ns", "app", hr("app", "  valuesFrom:\n" + refs));
   repo.file("kubernetes/apps/ns/app/app/cm.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  int: \"8080\"\n  quoted: \"'8080'\"\n"
-            "  zero: \"0755\"\n  bool: \"true\"\n  null: \"null\"\n  float: \"1.5\"\n  list: \"{a,b}\"\n");
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  int: \"8080\"\n  "
+            "quoted: \"'8080'\"\n"
+            "  zero: \"0755\"\n  bool: \"true\"\n  null: \"null\"\n  float: \"1.5\"\n  list: "
+            "\"{a,b}\"\n");
   json out = values_of(repo, "ns/app").values["out"];
   EXPECT_EQ(out["int"], 8080);
   EXPECT_EQ(out["quoted"], "8080");
@@ -164,49 +183,67 @@ TEST(ReaderValuesFrom, TargetPathValuesAreTypedLikeHelmSet) {
   EXPECT_EQ(out["list"], (json{"a", "b"}));
 }
 
-// Suspected by fuzz_values running out of memory: nested list indexes multiply ("a[65536][65536]…").
+// Suspected by fuzz_values running out of memory: nested list indexes multiply
+// ("a[65536][65536]…").
 TEST(ReaderValuesFrom, TargetPathListsAreBounded) {
   Repo repo;
   repo.helmrelease("ns", "app",
-                   hr("app", "  valuesFrom:\n    - kind: ConfigMap\n      name: c\n      valuesKey: k\n"
-                             "      targetPath: a[65536][65536][65536][65536][65536][65536][65536][65536][65536][65536][65536][65536][65536][65536][65536][65536][65536]\n"));
-  repo.file("kubernetes/apps/ns/app/app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  k: v\n");
+                   hr("app",
+                      "  valuesFrom:\n    - kind: ConfigMap\n      name: c\n      valuesKey: k\n"
+                      "      targetPath: "
+                      "a[65536][65536][65536][65536][65536][65536][65536][65536][65536][65536]["
+                      "65536][65536][65536][65536][65536][65536][65536]\n"));
+  repo.file("kubernetes/apps/ns/app/app/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  k: v\n");
   EXPECT_TRUE(contains(error_of(repo, "ns/app"), "million"));
 }
 
 TEST(ReaderValuesFrom, ConfigMapAndSecretManifestsInTheAppDirectory) {
   Repo repo;
   repo.helmrelease("ns", "app",
-                   hr("app", "  valuesFrom:\n    - kind: ConfigMap\n      name: cm\n    - kind: Secret\n      name: sec\n"
-                             "      valuesKey: secret.yaml\n    - kind: Secret\n      name: sec\n      valuesKey: plain\n"
-                             "      targetPath: auth.password\n"));
+                   hr("app",
+                      "  valuesFrom:\n    - kind: ConfigMap\n      name: cm\n    - kind: Secret\n  "
+                      "    name: sec\n"
+                      "      valuesKey: secret.yaml\n    - kind: Secret\n      name: sec\n      "
+                      "valuesKey: plain\n"
+                      "      targetPath: auth.password\n"));
   repo.file("kubernetes/apps/ns/app/app/configmap.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  values.yaml: |\n    a: 1\n    b: 2\n");
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  values.yaml: |\n    "
+            "a: 1\n    b: 2\n");
   // data is base64 ("token: s3cr3t-token\n"); stringData is plain
   repo.file("kubernetes/apps/ns/app/app/secret.yaml",
-            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: sec\ndata:\n  secret.yaml: dG9rZW46IHMzY3IzdC10b2tlbgo=\n"
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: sec\ndata:\n  secret.yaml: "
+            "dG9rZW46IHMzY3IzdC10b2tlbgo=\n"
             "stringData:\n  plain: hunter2hunter2\n");
   auto v = values_of(repo, "ns/app");
-  EXPECT_EQ(v.values, (json{{"a", 1}, {"b", 2}, {"token", "s3cr3t-token"}, {"auth", {{"password", "hunter2hunter2"}}}}));
+  EXPECT_EQ(v.values, (json{{"a", 1},
+                            {"b", 2},
+                            {"token", "s3cr3t-token"},
+                            {"auth", {{"password", "hunter2hunter2"}}}}));
   EXPECT_TRUE(any_contains(v.secrets, "s3cr3t-token"));
   EXPECT_TRUE(any_contains(v.secrets, "hunter2hunter2"));
 }
 
 TEST(ReaderValuesFrom, SopsEncryptedSecretsAreDecryptedOnce) {
   Repo repo;
-  repo.helmrelease("ns", "app",
-                   hr("app", "  valuesFrom:\n    - kind: Secret\n      name: enc\n    - kind: Secret\n      name: enc\n"
-                             "      valuesKey: key\n      targetPath: k\n"));
-  repo.file("kubernetes/apps/ns/app/app/secret.sops.yaml",
-            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: enc\nstringData:\n  values.yaml: ENC[AES256_GCM,data:xx]\n"
-            "  key: ENC[AES256_GCM,data:yy]\nsops:\n  mac: ENC[AES256_GCM,data:zz]\n  version: 3.9.0\n");
+  repo.helmrelease(
+      "ns", "app",
+      hr("app",
+         "  valuesFrom:\n    - kind: Secret\n      name: enc\n    - kind: Secret\n      name: enc\n"
+         "      valuesKey: key\n      targetPath: k\n"));
+  repo.file(
+      "kubernetes/apps/ns/app/app/secret.sops.yaml",
+      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: enc\nstringData:\n  values.yaml: "
+      "ENC[AES256_GCM,data:xx]\n"
+      "  key: ENC[AES256_GCM,data:yy]\nsops:\n  mac: ENC[AES256_GCM,data:zz]\n  version: 3.9.0\n");
   int calls = 0;
   Options o;
   o.decrypt = [&](const std::filesystem::path& p) {
     ++calls;
     EXPECT_EQ(p.filename(), "secret.sops.yaml");
-    return std::string("apiVersion: v1\nkind: Secret\nmetadata:\n  name: enc\nstringData:\n  values.yaml: |\n"
-                       "    password: decrypted-pw\n  key: v4lue\n");
+    return std::string(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: enc\nstringData:\n  values.yaml: |\n"
+        "    password: decrypted-pw\n  key: v4lue\n");
   };
   auto v = values_of(repo, "ns/app", o);
   EXPECT_EQ(v.values, (json{{"password", "decrypted-pw"}, {"k", "v4lue"}}));
@@ -218,18 +255,22 @@ TEST(ReaderValuesFrom, SopsWithoutDecryptionIsAnInputError) {
   Repo repo;
   repo.helmrelease("ns", "app", hr("app", "  valuesFrom:\n    - kind: Secret\n      name: enc\n"));
   repo.file("kubernetes/apps/ns/app/app/secret.sops.yaml",
-            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: enc\nstringData:\n  values.yaml: ENC[AES256_GCM,x]\n"
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: enc\nstringData:\n  values.yaml: "
+            "ENC[AES256_GCM,x]\n"
             "sops:\n  version: 3.9.0\n");
   EXPECT_TRUE(contains(error_of(repo, "ns/app"), "secret.sops.yaml"));
 }
 
 TEST(ReaderValuesFrom, OptionalSourcesMayBeAbsent) {
   Repo repo;
-  repo.helmrelease("ns", "app",
-                   hr("app", "  valuesFrom:\n    - kind: Secret\n      name: missing\n      optional: true\n"
-                             "    - kind: ConfigMap\n      name: cm\n      valuesKey: nokey\n      optional: true\n"
-                             "  values:\n    a: 1\n"));
-  repo.file("kubernetes/apps/ns/app/app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata: {}\n");
+  repo.helmrelease(
+      "ns", "app",
+      hr("app",
+         "  valuesFrom:\n    - kind: Secret\n      name: missing\n      optional: true\n"
+         "    - kind: ConfigMap\n      name: cm\n      valuesKey: nokey\n      optional: true\n"
+         "  values:\n    a: 1\n"));
+  repo.file("kubernetes/apps/ns/app/app/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata: {}\n");
   auto v = values_of(repo, "ns/app");
   EXPECT_EQ(v.values, (json{{"a", 1}}));
   EXPECT_TRUE(v.warnings.empty());
@@ -237,80 +278,111 @@ TEST(ReaderValuesFrom, OptionalSourcesMayBeAbsent) {
 
 TEST(ReaderValuesFrom, MissingSourceOrKeyIsAnError) {
   Repo repo;
-  repo.helmrelease("ns", "app", hr("app", "  valuesFrom:\n    - kind: ConfigMap\n      name: nowhere\n"));
+  repo.helmrelease("ns", "app",
+                   hr("app", "  valuesFrom:\n    - kind: ConfigMap\n      name: nowhere\n"));
   EXPECT_TRUE(contains(error_of(repo, "ns/app"), "ConfigMap/nowhere not found"));
-  repo.helmrelease("ns", "app", hr("app", "  valuesFrom:\n    - kind: ConfigMap\n      name: cm\n"));
-  repo.file("kubernetes/apps/ns/app/app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  x: y\n");
+  repo.helmrelease("ns", "app",
+                   hr("app", "  valuesFrom:\n    - kind: ConfigMap\n      name: cm\n"));
+  repo.file("kubernetes/apps/ns/app/app/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  x: y\n");
   EXPECT_TRUE(contains(error_of(repo, "ns/app"), "has no key values.yaml"));
 }
 
 TEST(ReaderValuesFrom, MergesInOrderThenSpecValuesOnTopListsReplaced) {
   Repo repo;
   repo.helmrelease("ns", "app",
-                   hr("app", "  valuesFrom:\n    - kind: ConfigMap\n      name: one\n    - kind: ConfigMap\n      name: two\n"
-                             "  values:\n    deep:\n      c: values\n    list: [v]\n"));
+                   hr("app",
+                      "  valuesFrom:\n    - kind: ConfigMap\n      name: one\n    - kind: "
+                      "ConfigMap\n      name: two\n"
+                      "  values:\n    deep:\n      c: values\n    list: [v]\n"));
   repo.file("kubernetes/apps/ns/app/app/cms.yaml",
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: one\ndata:\n  values.yaml: |\n"
             "    deep: {a: one, b: one, c: one}\n    list: [1, 2, 3]\n    only: one\n---\n"
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: two\ndata:\n  values.yaml: |\n"
             "    deep: {b: two}\n    list: [4]\n");
   EXPECT_EQ(values_of(repo, "ns/app").values,
-            (json{{"deep", {{"a", "one"}, {"b", "two"}, {"c", "values"}}}, {"list", {"v"}}, {"only", "one"}}));
+            (json{{"deep", {{"a", "one"}, {"b", "two"}, {"c", "values"}}},
+                  {"list", {"v"}},
+                  {"only", "one"}}));
 }
 
 TEST(ReaderValuesFrom, ValuesDataIsReadAsYaml11ButSpecValuesIsNot) {
   Repo repo;
-  repo.helmrelease("ns", "app",
-                   hr("app", "  valuesFrom:\n    - kind: ConfigMap\n      name: cm\n  values:\n    fromSpec: yes\n"));
+  repo.helmrelease(
+      "ns", "app",
+      hr("app",
+         "  valuesFrom:\n    - kind: ConfigMap\n      name: cm\n  values:\n    fromSpec: yes\n"));
   repo.file("kubernetes/apps/ns/app/app/cm.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  values.yaml: \"fromData: yes\"\n");
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  values.yaml: "
+            "\"fromData: yes\"\n");
   EXPECT_EQ(values_of(repo, "ns/app").values, (json{{"fromData", true}, {"fromSpec", "yes"}}));
 }
 
-// ---- substitution ---------------------------------------------------------------------------------
+// ---- substitution
+// ---------------------------------------------------------------------------------
 
 class Substitution : public ::testing::Test {
  protected:
   void SetUp() override {
-    repo.file("kubernetes/components/common/cluster-settings.yaml",
-              "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-settings\n  namespace: flux-system\n"
-              "data:\n  CLUSTER_NAME: home\n  PORT: \"8080\"\n  FLAG: \"yes\"\n  QUOTED: '\"8080\"'\n"
-              "  DOMAIN: example.com\n");
+    repo.file(
+        "kubernetes/components/common/cluster-settings.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-settings\n  namespace: "
+        "flux-system\n"
+        "data:\n  CLUSTER_NAME: home\n  PORT: \"8080\"\n  FLAG: \"yes\"\n  QUOTED: '\"8080\"'\n"
+        "  DOMAIN: example.com\n");
     repo.file("kubernetes/components/common/cluster-secrets.yaml",
-              "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-secrets\n  namespace: flux-system\n"
+              "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-secrets\n  namespace: "
+              "flux-system\n"
               "stringData:\n  TOKEN: sup3r-s3cret\n");
-    repo.file("kubernetes/flux/cluster/ks.yaml",
-              "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: cluster-apps\n"
-              "  namespace: flux-system\nspec:\n  path: ./kubernetes/apps\n  postBuild:\n    substitute:\n"
-              "      PARENT_ONLY: from-parent\n  patches:\n    - patch: |-\n        apiVersion: kustomize.toolkit.fluxcd.io/v1\n"
-              "        kind: Kustomization\n        metadata:\n          name: _\n        spec:\n          postBuild:\n"
-              "            substituteFrom:\n              - kind: ConfigMap\n                name: cluster-settings\n"
-              "              - kind: Secret\n                name: cluster-secrets\n                optional: true\n"
-              "      target:\n        group: kustomize.toolkit.fluxcd.io\n        kind: Kustomization\n"
-              "        labelSelector: substitution.flux.home.arpa/disabled notin (true)\n");
+    repo.file(
+        "kubernetes/flux/cluster/ks.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: "
+        "cluster-apps\n"
+        "  namespace: flux-system\nspec:\n  path: ./kubernetes/apps\n  postBuild:\n    "
+        "substitute:\n"
+        "      PARENT_ONLY: from-parent\n  patches:\n    - patch: |-\n        apiVersion: "
+        "kustomize.toolkit.fluxcd.io/v1\n"
+        "        kind: Kustomization\n        metadata:\n          name: _\n        spec:\n        "
+        "  postBuild:\n"
+        "            substituteFrom:\n              - kind: ConfigMap\n                name: "
+        "cluster-settings\n"
+        "              - kind: Secret\n                name: cluster-secrets\n                "
+        "optional: true\n"
+        "      target:\n        group: kustomize.toolkit.fluxcd.io\n        kind: Kustomization\n"
+        "        labelSelector: substitution.flux.home.arpa/disabled notin (true)\n");
   }
   Repo repo;
 };
 
 TEST_F(Substitution, VariablesFromTheClusterPatchAndInlineSubstitute) {
   repo.ks("ns", "app", "  postBuild:\n    substitute:\n      APP: myapp\n      PORT: \"9090\"\n");
-  repo.helmrelease("ns", "app",
-                   hr("app", "  values:\n    name: ${APP}-${CLUSTER_NAME}\n    port: ${PORT}\n    host: app.${DOMAIN}\n"
-                             "    token: ${TOKEN}\n"));
+  repo.helmrelease(
+      "ns", "app",
+      hr("app",
+         "  values:\n    name: ${APP}-${CLUSTER_NAME}\n    port: ${PORT}\n    host: app.${DOMAIN}\n"
+         "    token: ${TOKEN}\n"));
   auto v = values_of(repo, "ns/app");
   // inline substitute overrides substituteFrom (PORT), and the substituted port is a number
-  EXPECT_EQ(v.values, (json{{"name", "myapp-home"}, {"port", 9090}, {"host", "app.example.com"}, {"token", "sup3r-s3cret"}}));
+  EXPECT_EQ(v.values, (json{{"name", "myapp-home"},
+                            {"port", 9090},
+                            {"host", "app.example.com"},
+                            {"token", "sup3r-s3cret"}}));
   EXPECT_TRUE(any_contains(v.secrets, "sup3r-s3cret"));
   EXPECT_TRUE(v.warnings.empty()) << v.warnings.front();
 }
 
 TEST_F(Substitution, DefaultsAndEscapes) {
   repo.ks("ns", "app");
-  repo.helmrelease("ns", "app",
-                   hr("app", "  values:\n    a: ${UNSET:=fallback}\n    b: ${UNSET:-other}\n    c: ${CLUSTER_NAME:=x}\n"
-                             "    script: echo $${HOME} and $$PATH\n    port: ${UNSET_PORT:=8443}\n"));
-  EXPECT_EQ(values_of(repo, "ns/app").values,
-            (json{{"a", "fallback"}, {"b", "other"}, {"c", "home"}, {"script", "echo ${HOME} and $PATH"}, {"port", 8443}}));
+  repo.helmrelease(
+      "ns", "app",
+      hr("app",
+         "  values:\n    a: ${UNSET:=fallback}\n    b: ${UNSET:-other}\n    c: ${CLUSTER_NAME:=x}\n"
+         "    script: echo $${HOME} and $$PATH\n    port: ${UNSET_PORT:=8443}\n"));
+  EXPECT_EQ(values_of(repo, "ns/app").values, (json{{"a", "fallback"},
+                                                    {"b", "other"},
+                                                    {"c", "home"},
+                                                    {"script", "echo ${HOME} and $PATH"},
+                                                    {"port", 8443}}));
 }
 
 TEST_F(Substitution, UndefinedVariableIsEmptyWithAWarningAndAnErrorWhenStrict) {
@@ -318,7 +390,8 @@ TEST_F(Substitution, UndefinedVariableIsEmptyWithAWarningAndAnErrorWhenStrict) {
   repo.helmrelease("ns", "app", hr("app", "  values:\n    a: x${NOPE}y\n"));
   auto v = values_of(repo, "ns/app");
   EXPECT_EQ(v.values, (json{{"a", "xy"}}));
-  EXPECT_TRUE(any_contains(v.warnings, "${NOPE}")) << (v.warnings.empty() ? "" : v.warnings.front());
+  EXPECT_TRUE(any_contains(v.warnings, "${NOPE}"))
+      << (v.warnings.empty() ? "" : v.warnings.front());
   Options strict;
   strict.strict = true;
   std::string e = error_of(repo, "ns/app", strict);
@@ -328,19 +401,28 @@ TEST_F(Substitution, UndefinedVariableIsEmptyWithAWarningAndAnErrorWhenStrict) {
 
 TEST_F(Substitution, QuotingAPlaceholderDoesNotKeepItAStringAsInFlux) {
   repo.ks("ns", "app");
-  repo.helmrelease("ns", "app",
-                   hr("app", "  values:\n    a: \"${PORT}\"\n    b: ${FLAG}\n    c: ${QUOTED}\n    d: port-${PORT}\n"));
-  EXPECT_EQ(values_of(repo, "ns/app").values, (json{{"a", 8080}, {"b", true}, {"c", "8080"}, {"d", "port-8080"}}));
+  repo.helmrelease(
+      "ns", "app",
+      hr("app",
+         "  values:\n    a: \"${PORT}\"\n    b: ${FLAG}\n    c: ${QUOTED}\n    d: port-${PORT}\n"));
+  EXPECT_EQ(values_of(repo, "ns/app").values,
+            (json{{"a", 8080}, {"b", true}, {"c", "8080"}, {"d", "port-8080"}}));
 }
 
 TEST_F(Substitution, ValuesThatAreNotPlaceholdersKeepTheirTypes) {
   repo.ks("ns", "app");
-  repo.helmrelease("ns", "app",
-                   hr("app", "  values:\n    v: \"1.10\"\n    t: \"true\"\n    o: \"0755\"\n    e: \"\"\n    n: ~\n"
-                             "    y: yes\n    block: |\n      line one\n      ${CLUSTER_NAME}\n"));
-  EXPECT_EQ(values_of(repo, "ns/app").values,
-            (json{{"v", "1.10"}, {"t", "true"}, {"o", "0755"}, {"e", ""}, {"n", nullptr}, {"y", "yes"},
-                  {"block", "line one\nhome\n"}}));
+  repo.helmrelease(
+      "ns", "app",
+      hr("app",
+         "  values:\n    v: \"1.10\"\n    t: \"true\"\n    o: \"0755\"\n    e: \"\"\n    n: ~\n"
+         "    y: yes\n    block: |\n      line one\n      ${CLUSTER_NAME}\n"));
+  EXPECT_EQ(values_of(repo, "ns/app").values, (json{{"v", "1.10"},
+                                                    {"t", "true"},
+                                                    {"o", "0755"},
+                                                    {"e", ""},
+                                                    {"n", nullptr},
+                                                    {"y", "yes"},
+                                                    {"block", "line one\nhome\n"}}));
 }
 
 TEST_F(Substitution, ParentVariablesApplyToTheChildKustomization) {
@@ -352,7 +434,8 @@ TEST_F(Substitution, ParentVariablesApplyToTheChildKustomization) {
 TEST_F(Substitution, ClusterPatchSkipsChildrenExcludedByLabel) {
   repo.ks("ns", "app", "  postBuild:\n    substitute:\n      OWN: mine\n",
           "  labels:\n    substitution.flux.home.arpa/disabled: \"true\"\n");
-  repo.helmrelease("ns", "app", hr("app", "  values:\n    own: ${OWN}\n    cluster: ${CLUSTER_NAME}\n"));
+  repo.helmrelease("ns", "app",
+                   hr("app", "  values:\n    own: ${OWN}\n    cluster: ${CLUSTER_NAME}\n"));
   // Flux substitutes the empty string into the text: `cluster: ` then reads as null.
   auto v = values_of(repo, "ns/app");
   EXPECT_EQ(v.values, (json{{"own", "mine"}, {"cluster", nullptr}}));
@@ -361,8 +444,10 @@ TEST_F(Substitution, ClusterPatchSkipsChildrenExcludedByLabel) {
 TEST_F(Substitution, DisabledAnnotationSkipsTheHelmRelease) {
   repo.ks("ns", "app");
   repo.helmrelease("ns", "app",
-                   "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n  annotations:\n"
-                   "    kustomize.toolkit.fluxcd.io/substitute: disabled\nspec:\n  values:\n    a: ${CLUSTER_NAME}\n");
+                   "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: "
+                   "app\n  annotations:\n"
+                   "    kustomize.toolkit.fluxcd.io/substitute: disabled\nspec:\n  values:\n    a: "
+                   "${CLUSTER_NAME}\n");
   EXPECT_EQ(values_of(repo, "ns/app").values, (json{{"a", "${CLUSTER_NAME}"}}));
 }
 
@@ -377,23 +462,30 @@ TEST_F(Substitution, GeneratedValuesInTheSameKustomizationAreSubstitutedToo) {
 
 TEST_F(Substitution, OptionalSourceMayBeAbsentAndMissingRequiredSourceWarns) {
   repo.ks("ns", "app",
-          "  postBuild:\n    substituteFrom:\n      - kind: Secret\n        name: nowhere\n        optional: true\n"
+          "  postBuild:\n    substituteFrom:\n      - kind: Secret\n        name: nowhere\n        "
+          "optional: true\n"
           "      - kind: ConfigMap\n        name: also-nowhere\n");
   repo.helmrelease("ns", "app", hr("app", "  values:\n    a: ${CLUSTER_NAME:=none}\n"));
   auto v = values_of(repo, "ns/app");
   EXPECT_EQ(v.values, (json{{"a", "home"}}));  // the cluster patch replaces the child's list
-  repo.ks("ns", "app", "  postBuild:\n    substituteFrom:\n      - kind: ConfigMap\n        name: also-nowhere\n",
-          "  labels:\n    substitution.flux.home.arpa/disabled: \"true\"\n");
+  repo.ks(
+      "ns", "app",
+      "  postBuild:\n    substituteFrom:\n      - kind: ConfigMap\n        name: also-nowhere\n",
+      "  labels:\n    substitution.flux.home.arpa/disabled: \"true\"\n");
   auto w = values_of(repo, "ns/app");
-  EXPECT_TRUE(any_contains(w.warnings, "ConfigMap/also-nowhere")) << (w.warnings.empty() ? "" : w.warnings.front());
+  EXPECT_TRUE(any_contains(w.warnings, "ConfigMap/also-nowhere"))
+      << (w.warnings.empty() ? "" : w.warnings.front());
 }
 
 TEST_F(Substitution, KustomizationPatchesApplyToTheHelmRelease) {
-  // The parent substitutes the child's text first: $${X} survives it as ${X} for the child's own pass.
-  repo.ks("ns", "app",
-          "  patches:\n    - patch: |\n        - op: add\n          path: /spec/values/patched\n          value: $${CLUSTER_NAME}\n"
-          "        - op: add\n          path: /spec/values/eaten\n          value: x${CLUSTER_NAME}\n"
-          "      target:\n        kind: HelmRelease\n        name: app\n");
+  // The parent substitutes the child's text first: $${X} survives it as ${X} for the child's own
+  // pass.
+  repo.ks(
+      "ns", "app",
+      "  patches:\n    - patch: |\n        - op: add\n          path: /spec/values/patched\n       "
+      "   value: $${CLUSTER_NAME}\n"
+      "        - op: add\n          path: /spec/values/eaten\n          value: x${CLUSTER_NAME}\n"
+      "      target:\n        kind: HelmRelease\n        name: app\n");
   repo.helmrelease("ns", "app", hr("app", "  values:\n    a: 1\n"));
   auto v = values_of(repo, "ns/app");
   EXPECT_EQ(v.values, (json{{"a", 1}, {"patched", "home"}, {"eaten", "x"}}));
@@ -409,13 +501,15 @@ TEST(ReaderSubstitution, NoKustomizationLeavesPlaceholdersWithAWarning) {
   EXPECT_TRUE(any_contains(v.warnings, "no Flux Kustomization"));
 }
 
-// ---- chart ----------------------------------------------------------------------------------------
+// ---- chart
+// ----------------------------------------------------------------------------------------
 
 TEST(ReaderChart, FromTheAppsOCIRepository) {
   Repo repo;
   repo.helmrelease("ns", "app", hr("app", ""));
   repo.file("kubernetes/apps/ns/app/app/ocirepository.yaml",
-            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: app\nspec:\n"
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: "
+            "app\nspec:\n"
             "  url: oci://ghcr.io/x/app\n  ref:\n    tag: 1.2.3\n");
   auto c = chart_for(repo.config(), {"ns", "app"});
   ASSERT_TRUE(c);
@@ -427,10 +521,12 @@ TEST(ReaderChart, FromTheAppsOCIRepository) {
 
 TEST(ReaderChart, FromAnOCIRepositoryInTheSameFileWithSemverOrDigest) {
   Repo repo;
-  repo.helmrelease("ns", "app",
-                   "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: app\nspec:\n"
-                   "  url: oci://r/app\n  ref:\n    semver: \">=1.0.0\"\n    digest: sha256:abc\n---\n" +
-                       hr("app", ""));
+  repo.helmrelease(
+      "ns", "app",
+      "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: "
+      "app\nspec:\n"
+      "  url: oci://r/app\n  ref:\n    semver: \">=1.0.0\"\n    digest: sha256:abc\n---\n" +
+          hr("app", ""));
   auto c = chart_for(repo.config(), {"ns", "app"});
   ASSERT_TRUE(c);
   EXPECT_EQ(c->version, ">=1.0.0");
@@ -440,12 +536,15 @@ TEST(ReaderChart, FromAnOCIRepositoryInTheSameFileWithSemverOrDigest) {
 TEST(ReaderChart, FromAHelmRepository) {
   Repo repo;
   repo.helmrelease("ns", "app",
-                   "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\nspec:\n  chart:\n"
-                   "    spec:\n      chart: app-chart\n      version: 2.0.0\n      sourceRef:\n        kind: HelmRepository\n"
+                   "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: "
+                   "app\nspec:\n  chart:\n"
+                   "    spec:\n      chart: app-chart\n      version: 2.0.0\n      sourceRef:\n    "
+                   "    kind: HelmRepository\n"
                    "        name: repo\n        namespace: flux-system\n");
-  repo.file("kubernetes/flux/repositories/repo.yaml",
-            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: repo\n"
-            "  namespace: flux-system\nspec:\n  url: https://charts.example.com/\n");
+  repo.file(
+      "kubernetes/flux/repositories/repo.yaml",
+      "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: repo\n"
+      "  namespace: flux-system\nspec:\n  url: https://charts.example.com/\n");
   auto c = chart_for(repo.config(), {"ns", "app"});
   ASSERT_TRUE(c);
   EXPECT_EQ(c->url, "https://charts.example.com");
@@ -458,11 +557,14 @@ TEST(ReaderChart, MissingOCIRepositoryIsAnErrorAndNoChartIsNullopt) {
   Repo repo;
   repo.helmrelease("ns", "app", hr("app", ""));
   EXPECT_THROW(chart_for(repo.config(), {"ns", "app"}), InputError);
-  repo.helmrelease("ns", "app", "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n");
+  repo.helmrelease(
+      "ns", "app",
+      "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n");
   EXPECT_FALSE(chart_for(repo.config(), {"ns", "app"}));
 }
 
-// ---- the example repository ------------------------------------------------------------------------
+// ---- the example repository
+// ------------------------------------------------------------------------
 
 TEST(ReaderExample, ComputesEveryReleaseAsFluxWould) {
   Config config;
@@ -475,7 +577,9 @@ TEST(ReaderExample, ComputesEveryReleaseAsFluxWould) {
   EXPECT_TRUE(cilium.warnings.empty());
   auto coredns = reader.compute({"kube-system", "coredns"});
   EXPECT_EQ(coredns.values["tolerations"][1],
-            (json{{"key", "node-role.kubernetes.io/control-plane"}, {"operator", "Exists"}, {"effect", "NoSchedule"}}));
+            (json{{"key", "node-role.kubernetes.io/control-plane"},
+                  {"operator", "Exists"},
+                  {"effect", "NoSchedule"}}));
   EXPECT_EQ(coredns.values["service"]["clusterIP"], "10.43.0.10");
   EXPECT_EQ(coredns.values["servers"][0]["plugins"][6]["parameters"], "@kubernetes");
   auto spegel = reader.compute({"kube-system", "spegel"});
@@ -485,13 +589,19 @@ TEST(ReaderExample, ComputesEveryReleaseAsFluxWould) {
   EXPECT_EQ(cm.values["featureGates"], "ServerSideApply=true");
   auto instance = reader.compute({"flux-system", "flux-instance"});
   EXPECT_EQ(instance.values["instance"]["sync"],
-            (json{{"kind", "GitRepository"}, {"url", "https://github.com/fluxboot/flux-talos-demo"},
-                  {"ref", "refs/heads/main"}, {"path", "kubernetes/flux/cluster"}, {"interval", "1h"}}));
+            (json{{"kind", "GitRepository"},
+                  {"url", "https://github.com/fluxboot/flux-talos-demo"},
+                  {"ref", "refs/heads/main"},
+                  {"path", "kubernetes/flux/cluster"},
+                  {"interval", "1h"}}));
   EXPECT_TRUE(std::filesystem::is_directory(config.root / "kubernetes/flux/cluster"));
   EXPECT_NO_THROW(reader.compute({"flux-system", "flux-operator"}));
-  for (const auto& [ns, name, version] : std::vector<std::tuple<std::string, std::string, std::string>>{
-           {"kube-system", "cilium", "1.17.2"}, {"kube-system", "spegel", "0.1.1"},
-           {"cert-manager", "cert-manager", "v1.17.1"}, {"flux-system", "flux-instance", "0.32.0"}}) {
+  for (const auto& [ns, name, version] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"kube-system", "cilium", "1.17.2"},
+           {"kube-system", "spegel", "0.1.1"},
+           {"cert-manager", "cert-manager", "v1.17.1"},
+           {"flux-system", "flux-instance", "0.32.0"}}) {
     auto c = reader.chart({ns, name});
     ASSERT_TRUE(c) << name;
     EXPECT_EQ(c->version, version) << name;

@@ -24,8 +24,10 @@ class Repo {
   void ks(const std::string& ns, const std::string& name, const std::string& extra_spec = "",
           const std::string& extra_metadata = "") {
     file("kubernetes/apps/" + ns + "/" + name + "/ks.yaml",
-         "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: " + name +
-             "\n  namespace: flux-system\n" + extra_metadata + "spec:\n  path: ./kubernetes/apps/" + ns + "/" + name +
+         "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  "
+         "name: " +
+             name + "\n  namespace: flux-system\n" + extra_metadata +
+             "spec:\n  path: ./kubernetes/apps/" + ns + "/" + name +
              "/app\n  interval: 1h\n  targetNamespace: " + ns + "\n" + extra_spec);
   }
 
@@ -36,8 +38,9 @@ class Repo {
 
 // A HelmRelease document named `name` with `body` appended (indented under spec:).
 inline std::string hr(const std::string& name, const std::string& spec_body) {
-  return "---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: " + name +
-         "\nspec:\n  interval: 1h\n  chartRef:\n    kind: OCIRepository\n    name: " + name + "\n" + spec_body;
+  return "---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: " +
+         name + "\nspec:\n  interval: 1h\n  chartRef:\n    kind: OCIRepository\n    name: " + name +
+         "\n" + spec_body;
 }
 
 }  // namespace fluxboot::values::testing

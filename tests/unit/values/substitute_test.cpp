@@ -7,9 +7,11 @@
 namespace fluxboot::values {
 namespace {
 
-const std::map<std::string, std::string> kVars = {{"A", "a"}, {"PORT", "8080"}, {"EMPTY", ""}, {"NAME", "Home-Lab"}};
+const std::map<std::string, std::string> kVars = {
+    {"A", "a"}, {"PORT", "8080"}, {"EMPTY", ""}, {"NAME", "Home-Lab"}};
 
-std::string sub(const std::string& text, bool strict = false, std::vector<std::string>* undefined = nullptr) {
+std::string sub(const std::string& text, bool strict = false,
+                std::vector<std::string>* undefined = nullptr) {
   return substitute(text, kVars, strict, "test.yaml", undefined);
 }
 
@@ -93,30 +95,33 @@ TEST(Substitute, StringFunctionsFluxAccepts) {
 
 // Found by fuzz_substitute: Go's scanner reads a NUL rune as end of input, so Flux drops
 // everything after it. Kept as Flux does it.
-TEST(Substitute, NulByteEndsTheTextAsInGo) {
-  EXPECT_EQ(sub(std::string("a\0b${A}", 7)), "a");
-}
+TEST(Substitute, NulByteEndsTheTextAsInGo) { EXPECT_EQ(sub(std::string("a\0b${A}", 7)), "a"); }
 
 // Found by fuzz_values (out of memory): nested replacements multiply lengths. Results are capped
 // at 16 MiB.
 TEST(Substitute, ReplacementBombIsStopped) {
   const std::map<std::string, std::string> vars = {{"A", std::string(100, 'x')}};
-  EXPECT_THROW(substitute("${A//x/${A//x/${A//x/${A//x/${A//x/yyyyyyyyyy}}}}}", vars, false, "t"), InputError);
+  EXPECT_THROW(substitute("${A//x/${A//x/${A//x/${A//x/${A//x/yyyyyyyyyy}}}}}", vars, false, "t"),
+               InputError);
   EXPECT_EQ(substitute("${A//x/y}", vars, false, "t"), std::string(100, 'y'));
 }
 
 // Found by fuzz_substitute: an overlong "\xc0\x80" decoded to U+0000 and ended the text; Go decodes
 // it as an invalid byte.
 TEST(Substitute, OverlongNulIsNotTheEndOfTheText) {
-  EXPECT_EQ(sub("a\xc0\x80${A}b"), "a\xc0\x80" "ab");
+  EXPECT_EQ(sub("a\xc0\x80${A}b"),
+            "a\xc0\x80"
+            "ab");
 }
 
 // Found by fuzz_values: Flux's round trip (go-yaml v2 text, substitute, re-read) and the in-place
-// path must agree; a string of only line breaks lost them in the literal block ("|" instead of "|+").
+// path must agree; a string of only line breaks lost them in the literal block ("|" instead of
+// "|+").
 TEST(SubstituteDocument, InPlaceAndWholeDocumentRoutesAgree) {
   using nlohmann::json;
-  json doc = {{"nl", "\n"}, {"nl2", "\n\n"}, {"block", "a\n${A}\n"}, {"port", "${PORT}"}, {"q", "@${A}"},
-              {"list", {"${EMPTY}", "x${A}", "yes"}}, {"spaced", " ${A} "}, {"n", 1}};
+  json doc = {{"nl", "\n"},         {"nl2", "\n\n"}, {"block", "a\n${A}\n"},
+              {"port", "${PORT}"},  {"q", "@${A}"},  {"list", {"${EMPTY}", "x${A}", "yes"}},
+              {"spaced", " ${A} "}, {"n", 1}};
   std::vector<std::string> u1, u2;
   json exact = detail::substitute_document(doc, kVars, false, "t", u1, false);
   json fast = detail::substitute_document(doc, kVars, false, "t", u2, true);

@@ -1,9 +1,9 @@
 // Every scalar keeps the type Flux gives it, and to_yaml hands exactly that to Helm.
-#include <cstdint>
-#include <limits>
-
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <limits>
 
 #include "fluxboot/values.hpp"
 
@@ -16,7 +16,8 @@ json v3(const std::string& text) { return parse_yaml(text, Dialect::GoYamlV3, "t
 json v2(const std::string& text) { return parse_yaml(text, Dialect::GoYamlV2, "test.yaml"); }
 
 TEST(TypeFidelity, QuotedScalarsAreAlwaysStrings) {
-  json j = v3("a: \"1.10\"\nb: 'true'\nc: \"8080\"\nd: '0755'\ne: \"\"\nf: \"~\"\ng: 'null'\nh: \"yes\"\n");
+  json j = v3(
+      "a: \"1.10\"\nb: 'true'\nc: \"8080\"\nd: '0755'\ne: \"\"\nf: \"~\"\ng: 'null'\nh: \"yes\"\n");
   EXPECT_EQ(j["a"], "1.10");
   EXPECT_EQ(j["b"], "true");
   EXPECT_EQ(j["c"], "8080");
@@ -71,8 +72,9 @@ TEST(TypeFidelity, YesNoOnOffAreStringsInV3AndBooleansInV2) {
 }
 
 TEST(TypeFidelity, LargeIntegersKeepTheirValue) {
-  json j = v3("max: 9223372036854775807\nmin: -9223372036854775808\numax: 18446744073709551615\n"
-              "big: 12345678901234567890\nhuge: 123456789012345678901234\n");
+  json j =
+      v3("max: 9223372036854775807\nmin: -9223372036854775808\numax: 18446744073709551615\n"
+         "big: 12345678901234567890\nhuge: 123456789012345678901234\n");
   EXPECT_EQ(j["max"].get<std::int64_t>(), std::numeric_limits<std::int64_t>::max());
   EXPECT_EQ(j["min"].get<std::int64_t>(), std::numeric_limits<std::int64_t>::min());
   EXPECT_EQ(j["umax"].get<std::uint64_t>(), std::numeric_limits<std::uint64_t>::max());
@@ -99,8 +101,9 @@ TEST(TypeFidelity, FloatsKeepTheirValue) {
 }
 
 TEST(TypeFidelity, BlockScalarsKeepTheirNewlines) {
-  json j = v3("clip: |\n  a\n  b\nstrip: |-\n  a\n  b\nkeep: |+\n  a\n\n\nfolded: >\n  a\n  b\n\n  c\n"
-              "indented: |2\n    lead\n  back\n");
+  json j =
+      v3("clip: |\n  a\n  b\nstrip: |-\n  a\n  b\nkeep: |+\n  a\n\n\nfolded: >\n  a\n  b\n\n  c\n"
+         "indented: |2\n    lead\n  back\n");
   EXPECT_EQ(j["clip"], "a\nb\n");
   EXPECT_EQ(j["strip"], "a\nb");
   EXPECT_EQ(j["keep"], "a\n\n\n");
@@ -127,7 +130,9 @@ TEST(TypeFidelity, NanAndInfinityAreRejectedLikeFlux) {
 }
 
 TEST(TypeFidelity, ExplicitTagsDecideTheType) {
-  json j = v3("a: !!str 123\nb: !!int \"42\"\nc: !!float 1.5\nd: !!binary aGVsbG8=\ne: !!null ''\nf: !custom text\n");
+  json j =
+      v3("a: !!str 123\nb: !!int \"42\"\nc: !!float 1.5\nd: !!binary aGVsbG8=\ne: !!null ''\nf: "
+         "!custom text\n");
   EXPECT_EQ(j["a"], "123");
   EXPECT_EQ(j["b"], 42);
   EXPECT_DOUBLE_EQ(j["c"].get<double>(), 1.5);
@@ -138,12 +143,12 @@ TEST(TypeFidelity, ExplicitTagsDecideTheType) {
 }
 
 TEST(Anchors, AliasesAndMergeKeysAreResolved) {
-  json j = v3(
-      "base: &base\n  cpu: 10m\n  memory: 32Mi\nother: &other\n  memory: 64Mi\n  gpu: 1\n"
-      "copy: *base\n"
-      "merged:\n  <<: *base\n  memory: 128Mi\n"
-      "explicitFirst:\n  memory: 1Gi\n  <<: *base\n"
-      "list:\n  <<: [*other, *base]\n");
+  json j =
+      v3("base: &base\n  cpu: 10m\n  memory: 32Mi\nother: &other\n  memory: 64Mi\n  gpu: 1\n"
+         "copy: *base\n"
+         "merged:\n  <<: *base\n  memory: 128Mi\n"
+         "explicitFirst:\n  memory: 1Gi\n  <<: *base\n"
+         "list:\n  <<: [*other, *base]\n");
   EXPECT_EQ(j["copy"], j["base"]);
   EXPECT_EQ(j["merged"], (json{{"cpu", "10m"}, {"memory", "128Mi"}}));
   EXPECT_EQ(j["explicitFirst"]["memory"], "1Gi");  // explicit keys win, wherever they are
@@ -167,9 +172,7 @@ TEST(Anchors, DuplicateKeysAreAnErrorInV3AndLastWinsInV2) {
   EXPECT_EQ(v2("a: 1\na: 3\n")["a"], 3);
 }
 
-TEST(Anchors, RecursiveAliasesAreRejected) {
-  EXPECT_THROW(v3("a: &x\n  b: *x\n"), InputError);
-}
+TEST(Anchors, RecursiveAliasesAreRejected) { EXPECT_THROW(v3("a: &x\n  b: *x\n"), InputError); }
 
 TEST(Anchors, AliasBombIsStopped) {
   std::string text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
@@ -232,23 +235,95 @@ TEST(ToYaml, QuotesExactlyTheStringsThatWouldReadAsSomethingElse) {
 
 TEST(ToYaml, RoundTripsThroughBothGoYamlDialects) {
   json strings = json::array();
-  for (const char* s :
-       {"1.10", "true", "8080", "0755", "", "~", "null", "NULL", "yes", "on", "Off", "y", "1:20", "2001-12-14",
-        "@kubernetes", "a: b", "a #b", "#x", "- x", "-x", "--x", "- ", " lead", "trail ", "multi\nline\n",
-        "no newline\nend", "\n\nleading", "  indented\nblock", "tab\there", "\ttab", "quote\"s", "back\\slash",
-        "emoji \xF0\x9F\x9A\x80", "\x01" "ctl", "cr\r\nlf", "---", "...", "--- x", "*star", "&amp", "!bang", "%pct",
-        "{brace}", "[br]", ",comma", "?q", "? q", ":colon", "key:", "=", "<<", ".5", "+1", "0x1F", "1e3", "1_000",
-        ".inf", ".nan", "a\n", "\n", "\n\n", "trailing spaces   \nline", "x\n  \ny", "\xC2\x85" "nel",
-        "\xE2\x80\xA8" "ls", "\xEF\xBB\xBF" "bom", "{{ .Values.x }}", "${VAR}", "'single'", "a'b", "0", "-0", "0.0"}) {
+  for (const char* s : {"1.10",
+                        "true",
+                        "8080",
+                        "0755",
+                        "",
+                        "~",
+                        "null",
+                        "NULL",
+                        "yes",
+                        "on",
+                        "Off",
+                        "y",
+                        "1:20",
+                        "2001-12-14",
+                        "@kubernetes",
+                        "a: b",
+                        "a #b",
+                        "#x",
+                        "- x",
+                        "-x",
+                        "--x",
+                        "- ",
+                        " lead",
+                        "trail ",
+                        "multi\nline\n",
+                        "no newline\nend",
+                        "\n\nleading",
+                        "  indented\nblock",
+                        "tab\there",
+                        "\ttab",
+                        "quote\"s",
+                        "back\\slash",
+                        "emoji \xF0\x9F\x9A\x80",
+                        "\x01"
+                        "ctl",
+                        "cr\r\nlf",
+                        "---",
+                        "...",
+                        "--- x",
+                        "*star",
+                        "&amp",
+                        "!bang",
+                        "%pct",
+                        "{brace}",
+                        "[br]",
+                        ",comma",
+                        "?q",
+                        "? q",
+                        ":colon",
+                        "key:",
+                        "=",
+                        "<<",
+                        ".5",
+                        "+1",
+                        "0x1F",
+                        "1e3",
+                        "1_000",
+                        ".inf",
+                        ".nan",
+                        "a\n",
+                        "\n",
+                        "\n\n",
+                        "trailing spaces   \nline",
+                        "x\n  \ny",
+                        "\xC2\x85"
+                        "nel",
+                        "\xE2\x80\xA8"
+                        "ls",
+                        "\xEF\xBB\xBF"
+                        "bom",
+                        "{{ .Values.x }}",
+                        "${VAR}",
+                        "'single'",
+                        "a'b",
+                        "0",
+                        "-0",
+                        "0.0"}) {
     strings.push_back(s);
   }
-  json doc = {{"strings", strings},
-              {"numbers", {0, -1, 9223372036854775807LL, std::numeric_limits<std::uint64_t>::max(), 0.1, 1e21, -2.5e-7,
-                           1.5e300}},
-              {"bools", {true, false}},
-              {"null", nullptr},
-              {"nested", {{"list", {json::array(), json::object(), {{"a", {1, 2}}}, {{"b", "x\ny\n"}}}}}},
-              {"keys", {{"true", 1}, {"1", 2}, {"a: b", 3}, {"", 4}, {"null", 5}, {"- x", 6}, {"k\nl", 7}}}};
+  json doc = {
+      {"strings", strings},
+      {"numbers",
+       {0, -1, 9223372036854775807LL, std::numeric_limits<std::uint64_t>::max(), 0.1, 1e21, -2.5e-7,
+        1.5e300}},
+      {"bools", {true, false}},
+      {"null", nullptr},
+      {"nested", {{"list", {json::array(), json::object(), {{"a", {1, 2}}}, {{"b", "x\ny\n"}}}}}},
+      {"keys",
+       {{"true", 1}, {"1", 2}, {"a: b", 3}, {"", 4}, {"null", 5}, {"- x", 6}, {"k\nl", 7}}}};
   const std::string y = to_yaml(doc);
   EXPECT_EQ(v2(y), doc) << y;
   EXPECT_EQ(v3(y), doc) << y;
@@ -259,7 +334,9 @@ TEST(ToYaml, RoundTripsThroughBothGoYamlDialects) {
 // as explicit "? key" entries, as libyaml does above 128 bytes.
 TEST(ToYaml, LongKeysUseTheExplicitKeyForm) {
   const std::string long_key(2000, 'k');
-  json doc = {{long_key, {{"nested", 1}}}, {"list", {{{long_key, "v"}, {"b", 2}}}}, {std::string(200, 'x') + "\nline", "y"}};
+  json doc = {{long_key, {{"nested", 1}}},
+              {"list", {{{long_key, "v"}, {"b", 2}}}},
+              {std::string(200, 'x') + "\nline", "y"}};
   const std::string y = to_yaml(doc);
   EXPECT_NE(y.find("? " + long_key + "\n:"), std::string::npos);
   EXPECT_EQ(v2(y), doc) << y;
