@@ -29,7 +29,7 @@
 //     ready on every Node (0 desired without nodes). Job: Complete=True at once. No pods for these.
 //   - Deleting an object deletes what it owns (ownerReferences), like the garbage collector.
 //
-// HTTP: discovery (aggregated v2/v2beta1 and legacy), an OpenAPI v3 stub (PATCH operations with
+// HTTP: discovery (aggregated v2/v2beta1 and legacy), a minimal OpenAPI v3 document (PATCH operations with
 // x-kubernetes-group-version-kind and fieldValidation, no schemas), an empty /openapi/v2, /version
 // (v1.32.3), /healthz /livez /readyz, CRUD with server-side apply, strategic-merge, merge and json
 // patches, /status and /scale subresources, label and field selectors, watch (newline-delimited

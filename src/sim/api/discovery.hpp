@@ -1,5 +1,5 @@
 #pragma once
-// Discovery (aggregated v2/v2beta1 and the legacy documents), the OpenAPI v3 stub kubectl's
+// Discovery (aggregated v2/v2beta1 and the legacy documents), the minimal OpenAPI v3 document kubectl's
 // field-validation check needs, and /version.
 #include <optional>
 #include <string>
