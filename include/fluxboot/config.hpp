@@ -45,10 +45,34 @@ struct Tools {
   std::string sops = "sops";
 };
 
+// Where one layout item came from: "fluxboot.yaml" (set there), "detected" (found on disk by
+// gitops::detect_layout), or "default" (nothing found; the built-in default path is kept).
+struct LayoutItem {
+  std::string key;         // the fluxboot.yaml key that sets it, e.g. "paths.appsHelmfile"
+  std::string origin;      // "fluxboot.yaml" | "detected" | "default"
+  std::string value;       // the path (relative to the root), empty when not present
+  bool present = false;    // the file or directory exists
+  std::vector<std::string> looked_for;  // candidates tried, in order (detected/default only)
+};
+
 struct Config {
   std::filesystem::path root;                     // absolute repository root
   std::optional<std::filesystem::path> file;      // fluxboot.yaml when one was read
   Paths paths;
+  // paths.* keys given in fluxboot.yaml (those are never replaced by detection).
+  std::vector<std::string> explicit_paths;
+  // The detected layout, one entry per item, in a stable order (`fluxboot layout` prints it).
+  std::vector<LayoutItem> layout;
+  bool path_is_explicit(const std::string& key) const {
+    for (const auto& k : explicit_paths)
+      if (k == key) return true;
+    return false;
+  }
+  const LayoutItem* layout_item(const std::string& key) const {
+    for (const auto& i : layout)
+      if (i.key == key) return &i;
+    return nullptr;
+  }
   Tools tools;
   std::string field_manager = "fluxboot";
   std::string kube_context_name = "main";         // --force-context-name for `talosctl kubeconfig`

@@ -16,6 +16,15 @@ namespace fluxboot::gitops {
 // durations are all reported together (InputError).
 Config load_config(const std::filesystem::path& root);
 
+// Finds the repository's layout on disk for every path fluxboot.yaml does not set: the bootstrap
+// helmfiles (helmfile.d/00-crds + 01-apps, helmfile/crds + apps, a single helmfile.yaml, each as
+// .yaml or .yaml.gotmpl, under bootstrap/ or kubernetes/bootstrap/), the resources template and
+// talhelper's talconfig.yaml (+ its clusterconfig/). Fills config.paths and config.layout; never
+// throws and never runs a tool. Called by load_config; docs/layouts.md lists every candidate.
+void detect_layout(Config& config);
+// "a, b or c": the candidates detection tried for `key` (for "not found" messages).
+std::string layout_candidates(const Config& config, const std::string& key);
+
 // Node inventory, in this order of precedence: config.nodes, talos/talconfig.yaml (talhelper),
 // the talosconfig's current context (nodes, else endpoints). Validates that every address is an
 // IP or hostname and that every node has a machine config file; reports all problems at once.

@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   add_stage_commands(app, global, action);
   add_values_command(app, global, action);
   add_status_command(app, global, action);
+  add_layout_command(app, global, action);
   add_ops_commands(app, global, action);
 
   try {

@@ -18,6 +18,7 @@ using Action = std::function<int()>;
 void add_stage_commands(CLI::App& app, GlobalOptions& global, Action& action);   // all, <stage>, stages
 void add_values_command(CLI::App& app, GlobalOptions& global, Action& action);   // values
 void add_status_command(CLI::App& app, GlobalOptions& global, Action& action);   // status
+void add_layout_command(CLI::App& app, GlobalOptions& global, Action& action);   // layout
 void add_ops_commands(CLI::App& app, GlobalOptions& global, Action& action);     // doctor, history, diagnose, rollback, completion
 
 // Builds the Session for `global` and runs `body` with it; every fluxboot::Error (also one thrown

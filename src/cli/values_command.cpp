@@ -50,6 +50,7 @@ std::vector<values::ReleaseRef> all_releases(Session& s) {
   std::vector<values::ReleaseRef> out;
   std::set<std::string> seen;
   for (const auto& file : {s.config.paths.crds_helmfile, s.config.paths.apps_helmfile}) {
+    if (file.empty()) continue;  // the layout has no such helmfile (fluxboot layout says so)
     auto path = s.config.abs(file);
     if (!std::filesystem::is_regular_file(path)) {
       s.reporter->warn("values",

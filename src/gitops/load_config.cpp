@@ -134,7 +134,10 @@ class ConfigReader {
         }
         return;
       }
-      if (auto value = path(v, what)) *targets.at(key) = *value;
+      if (auto value = path(v, what)) {
+        *targets.at(key) = *value;
+        explicit_paths.push_back(what);
+      }
     });
   }
 
@@ -299,6 +302,8 @@ class ConfigReader {
     });
   }
 
+ std::vector<std::string> explicit_paths;
+
  private:
   fs::path root_;
   std::string display_;
@@ -321,7 +326,10 @@ Config load_config(const fs::path& root) {
   config.root = abs_root;
 
   const fs::path file = abs_root / "fluxboot.yaml";
-  if (!fs::exists(file, ec)) return config;
+  if (!fs::exists(file, ec) && !fs::is_symlink(file, ec)) {
+    detect_layout(config);
+    return config;
+  }
   config.file = file;
   const std::string display = "fluxboot.yaml";
   auto docs = detail::parse_yaml_all(detail::read_text(file, display), display);
@@ -340,6 +348,8 @@ Config load_config(const fs::path& root) {
     }
   }
   reader.problems.throw_if_any("invalid configuration");
+  config.explicit_paths = reader.explicit_paths;
+  detect_layout(config);
   return config;
 }
 

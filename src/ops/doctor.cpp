@@ -13,6 +13,7 @@
 
 #include "fluxboot/diagnose.hpp"
 #include "fluxboot/error.hpp"
+#include "fluxboot/gitops.hpp"
 #include "ops/doctor_checks.hpp"
 
 extern char** environ;
@@ -142,8 +143,14 @@ const std::optional<HelmfileState>& DoctorRun::state(bool apps) {
   if (!states_read_[i]) {
     states_read_[i] = true;
     const auto& c = ctx.config;
+    const fs::path& file = apps ? c.paths.apps_helmfile : c.paths.crds_helmfile;
+    if (file.empty()) {
+      state_errors_[i] = "this repository has no CRD helmfile (looked for " +
+                         gitops::layout_candidates(c, "paths.crdsHelmfile") + ")";
+      return states_[i];
+    }
     try {
-      states_[i] = read_helmfile_state(c.abs(apps ? c.paths.apps_helmfile : c.paths.crds_helmfile));
+      states_[i] = read_helmfile_state(c.abs(file));
     } catch (const std::exception& e) {
       state_errors_[i] = e.what();
     }

@@ -67,6 +67,7 @@ void check_layout(DoctorRun& run) {
                         {c.paths.cluster_kustomization, "paths.clusterKustomization", false}};
   std::error_code ec;
   for (const auto& n : needs) {
+    if (n.path.empty()) continue;  // detected as absent by design (a layout with no CRD helmfile)
     fs::path p = c.abs(n.path);
     bool ok = n.dir ? fs::is_directory(p, ec) : fs::is_regular_file(p, ec);
     if (!ok) k.details.push_back(fmt::format("{} ({}): {}", run.rel(p), n.key, fs::exists(p, ec) ? (n.dir ? "not a directory" : "not a file") : "missing"));
@@ -92,8 +93,8 @@ void check_yaml(DoctorRun& run) {
   if (manifests == c.root) manifests = c.abs(c.paths.apps);
   yaml_files_under(manifests, files);
   yaml_files_under(c.abs(c.paths.clusterconfig), files);
-  yaml_files_under(c.abs(c.paths.apps_helmfile).parent_path(), files);
-  yaml_files_under(c.abs(c.paths.crds_helmfile).parent_path(), files);
+  for (const auto& state : {c.paths.apps_helmfile, c.paths.crds_helmfile})
+    if (!state.empty()) yaml_files_under(c.abs(state).parent_path(), files);
   for (const fs::path& f : {c.abs(c.paths.talconfig), c.abs(c.paths.cluster_kustomization), run.ctx.options.talosconfig}) {
     std::error_code ec;
     if (fs::is_regular_file(f, ec)) files.push_back(f);

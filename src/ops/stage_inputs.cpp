@@ -232,7 +232,8 @@ StageInputs stage_inputs(Context& ctx, std::string_view stage) {
     h.setting("fieldManager", c.field_manager);
     cluster_target(h, ctx);
   } else if (stage == "crds") {
-    helmfile_inputs(h, ctx, c.paths.crds_helmfile);
+    if (c.paths.crds_helmfile.empty()) h.setting("crdsHelmfile", "none");
+    else helmfile_inputs(h, ctx, c.paths.crds_helmfile);
     h.setting("fieldManager", c.field_manager);
     cluster_target(h, ctx);
   } else if (stage == "apps") {

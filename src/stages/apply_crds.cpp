@@ -22,10 +22,15 @@ class ApplyCrds final : public Stage {
   Millis default_timeout() const override { return std::chrono::minutes(5); }
 
   void prepare(Context& ctx) override {
+    if (ctx.config.paths.crds_helmfile.empty()) return;  // the layout has no CRD helmfile
     handoff_ = derive(ctx, ctx.config.abs(ctx.config.paths.crds_helmfile));
   }
 
   std::string run(Context& ctx) override {
+    if (ctx.config.paths.crds_helmfile.empty())
+      return "nothing to do: this repository has no CRD helmfile (looked for " +
+             gitops::layout_candidates(ctx.config, "paths.crdsHelmfile") +
+             "; set paths.crdsHelmfile in fluxboot.yaml if it has one)";
     if (!handoff_) prepare(ctx);
     // Rendering downloads charts, so a dry run shows the command instead of running it.
     auto cmd = helmfile_command(ctx, handoff_->state_file(), {"template", "--quiet"});

@@ -32,8 +32,9 @@ class ApplyResources final : public Stage {
   void prepare(Context& ctx) override {
     const auto path = ctx.config.abs(ctx.config.paths.resources_template);
     if (!std::filesystem::is_regular_file(path))
-      throw InputError(fmt::format("{}: resources template not found (set paths.resourcesTemplate "
-                                   "in fluxboot.yaml)", path.string()));
+      throw InputError(fmt::format("{}: resources template not found (looked for {}; set "
+                                   "paths.resourcesTemplate in fluxboot.yaml)", path.string(),
+                                   gitops::layout_candidates(ctx.config, "paths.resourcesTemplate")));
     const std::string source = std::filesystem::relative(path, ctx.config.root).string();
     rendered_ = gitops::render_template(slurp(path), ctx.options.env, source);
     docs_ = gitops::split_documents(rendered_, source + " (rendered)");

@@ -221,3 +221,33 @@ TEST(Pipeline, CtrlCStopsTheRunExitsOneThirtyAndLeavesNoProcess) {
   int a = 0;
   while (in >> a) EXPECT_FALSE(fluxboot::testing::process_alive(a)) << "pid " << a << " outlived fluxboot";
 }
+
+// A layout with no CRD helmfile (a single helmfile.yaml, docs/layouts.md): detected with no
+// fluxboot.yaml, the crds stage has nothing to do and apps still syncs the detected helmfile.
+TEST(Pipeline, SingleHelmfileLayoutIsDetectedAndTheCrdsStageHasNothingToDo) {
+  FakeCluster c;
+  const auto hf = c.repo() / "bootstrap/helmfile.d";
+  std::filesystem::remove(hf / "00-crds.yaml");
+  std::filesystem::rename(hf / "01-apps.yaml", hf / "apps.yaml");
+  auto layout = c.fluxboot({"layout"});
+  EXPECT_EQ(layout.exit_code, 0) << diag(layout);
+  EXPECT_TRUE(contains(layout.out, "bootstrap/helmfile.d/apps.yaml")) << layout.out;
+  EXPECT_TRUE(contains(layout.out, "detected")) << layout.out;
+
+  auto r = c.fluxboot({"all"});
+  ASSERT_EQ(r.exit_code, 0) << diag(r);
+  EXPECT_TRUE(contains(r.err, "nothing to do")) << r.err;
+  EXPECT_EQ(c.count_calls("helmfile", "template"), 0u);
+  EXPECT_EQ(c.count_calls("helmfile", "sync"), 1u);
+}
+
+// A helmfile that is nowhere to be found: `fluxboot layout` names what it looked for and the key.
+TEST(Pipeline, LayoutNamesWhatItLookedForWhenTheHelmfileIsMissing) {
+  FakeCluster c;
+  std::filesystem::remove_all(c.repo() / "bootstrap/helmfile.d");
+  auto r = c.fluxboot({"layout", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 3) << diag(r);
+  EXPECT_TRUE(contains(r.out, "\"paths.appsHelmfile\"")) << r.out;
+  EXPECT_TRUE(contains(r.out, "kubernetes/bootstrap/helmfile/apps.yaml")) << r.out;
+  EXPECT_TRUE(contains(r.out, "\"missing\": 2")) << r.out;
+}

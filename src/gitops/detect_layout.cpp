@@ -1,0 +1,199 @@
+// Layout detection: where this repository keeps what fluxboot reads. Home-ops repositories put the
+// bootstrap helmfiles, the resources template and talhelper's talconfig.yaml in a handful of
+// well-known places (../docs/layouts.md); fluxboot.yaml overrides any of them. Detection only
+// looks at the file system: it never parses, never runs a tool and never throws.
+#include <array>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "fluxboot/gitops.hpp"
+
+namespace fluxboot::gitops {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The directories bootstrap files live in, most common first.
+constexpr std::array<const char*, 2> kBootstrapDirs = {"bootstrap", "kubernetes/bootstrap"};
+// helmfile file names, as <stem> + one of kHelmfileExts.
+constexpr std::array<const char*, 2> kHelmfileExts = {".yaml", ".yaml.gotmpl"};
+
+struct HelmfilePair {
+  const char* apps;  // stem relative to the bootstrap directory
+  const char* crds;  // nullptr: this layout keeps CRDs elsewhere (or has none)
+};
+// Split layouts first: a directory of state files wins over a lone helmfile.yaml beside it.
+constexpr std::array<HelmfilePair, 4> kHelmfilePairs = {{
+    {"helmfile.d/01-apps", "helmfile.d/00-crds"},
+    {"helmfile/apps", "helmfile/crds"},
+    {"helmfile.d/apps", "helmfile.d/crds"},
+    {"helmfile", nullptr},
+}};
+// Where a single-file layout keeps its CRD helmfile, when it has one.
+constexpr std::array<const char*, 2> kSingleCrdStems = {"crds/helmfile", "helmfile/crds"};
+
+bool is_file(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_regular_file(p, ec);
+}
+
+bool is_dir(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_directory(p, ec);
+}
+
+std::string rel(const fs::path& p) { return p.lexically_normal().generic_string(); }
+
+// The first of `stems` (each tried with every extension) under `dir` that exists, else "".
+std::string first_helmfile(const fs::path& root, const std::string& dir,
+                           const std::vector<std::string>& stems,
+                           std::vector<std::string>& looked_for) {
+  for (const auto& stem : stems)
+    for (const char* ext : kHelmfileExts) {
+      std::string candidate = rel(fs::path(dir) / (stem + ext));
+      looked_for.push_back(candidate);
+      if (is_file(root / candidate)) return candidate;
+    }
+  return {};
+}
+
+LayoutItem item(const Config& c, const std::string& key, const fs::path& current) {
+  LayoutItem i;
+  i.key = key;
+  i.origin = c.path_is_explicit(key) ? "fluxboot.yaml" : "default";
+  i.value = rel(current);
+  return i;
+}
+
+void detect_helmfiles(Config& c) {
+  LayoutItem apps = item(c, "paths.appsHelmfile", c.paths.apps_helmfile);
+  LayoutItem crds = item(c, "paths.crdsHelmfile", c.paths.crds_helmfile);
+  const bool apps_set = apps.origin == "fluxboot.yaml";
+  const bool crds_set = crds.origin == "fluxboot.yaml";
+
+  std::string bootstrap_dir;  // where the apps helmfile was found: the CRD one is searched there
+  if (!apps_set) {
+    for (const char* dir : kBootstrapDirs) {
+      for (const auto& pair : kHelmfilePairs) {
+        std::string found = first_helmfile(c.root, dir, {pair.apps}, apps.looked_for);
+        if (found.empty()) continue;
+        apps.value = found;
+        apps.origin = "detected";
+        bootstrap_dir = dir;
+        if (!crds_set) {
+          std::vector<std::string> stems;
+          if (pair.crds != nullptr) stems.emplace_back(pair.crds);
+          else stems.assign(kSingleCrdStems.begin(), kSingleCrdStems.end());
+          std::string crd = first_helmfile(c.root, dir, stems, crds.looked_for);
+          if (!crd.empty()) {
+            crds.value = crd;
+            crds.origin = "detected";
+          } else {
+            crds.value.clear();  // this layout has no CRD helmfile: the crds stage has nothing to do
+          }
+        }
+        break;
+      }
+      if (!bootstrap_dir.empty()) break;
+    }
+  }
+  if (!crds_set && bootstrap_dir.empty()) {
+    // The apps helmfile is configured (or not found): look for a CRD helmfile beside it.
+    fs::path dir = fs::path(apps.value).parent_path();
+    std::vector<std::string> stems = {"00-crds", "crds"};
+    std::string crd = first_helmfile(c.root, dir.empty() ? "." : dir.generic_string(), stems,
+                                     crds.looked_for);
+    if (!crd.empty()) {
+      crds.value = crd;
+      crds.origin = "detected";
+    } else if (apps_set || apps.origin == "detected") {
+      crds.value.clear();
+    }
+  }
+  apps.present = !apps.value.empty() && is_file(c.root / apps.value);
+  crds.present = !crds.value.empty() && is_file(c.root / crds.value);
+  c.paths.apps_helmfile = apps.value;
+  c.paths.crds_helmfile = crds.value;
+  c.layout.push_back(std::move(crds));
+  c.layout.push_back(std::move(apps));
+}
+
+void detect_resources(Config& c) {
+  LayoutItem r = item(c, "paths.resourcesTemplate", c.paths.resources_template);
+  if (r.origin != "fluxboot.yaml") {
+    for (const char* dir : kBootstrapDirs) {
+      std::string candidate = rel(fs::path(dir) / "resources.yaml.j2");
+      r.looked_for.push_back(candidate);
+      if (is_file(c.root / candidate)) {
+        r.value = candidate;
+        r.origin = "detected";
+        break;
+      }
+    }
+  }
+  r.present = is_file(c.root / r.value);
+  c.paths.resources_template = r.value;
+  c.layout.push_back(std::move(r));
+}
+
+void detect_talconfig(Config& c) {
+  LayoutItem t = item(c, "paths.talconfig", c.paths.talconfig);
+  LayoutItem cc = item(c, "paths.clusterconfig", c.paths.clusterconfig);
+  if (t.origin != "fluxboot.yaml") {
+    for (const char* dir : {"talos", "kubernetes/talos", "kubernetes/bootstrap/talos"}) {
+      std::string candidate = rel(fs::path(dir) / "talconfig.yaml");
+      t.looked_for.push_back(candidate);
+      if (is_file(c.root / candidate)) {
+        t.value = candidate;
+        t.origin = "detected";
+        break;
+      }
+    }
+  }
+  // talhelper writes clusterconfig/ next to talconfig.yaml.
+  if (cc.origin != "fluxboot.yaml" && t.origin == "detected") {
+    cc.value = rel(fs::path(t.value).parent_path() / "clusterconfig");
+    cc.origin = "detected";
+  }
+  if (cc.origin != "fluxboot.yaml") cc.looked_for.push_back(cc.value);
+  t.present = is_file(c.root / t.value);
+  cc.present = is_dir(c.root / cc.value);
+  c.paths.talconfig = t.value;
+  c.paths.clusterconfig = cc.value;
+  // The talosconfig default follows the clusterconfig directory unless set.
+  if (!c.path_is_explicit("paths.talosconfig") && cc.origin == "detected")
+    c.paths.talosconfig = fs::path(cc.value) / "talosconfig";
+  c.layout.push_back(std::move(t));
+  c.layout.push_back(std::move(cc));
+}
+
+void detect_apps_dir(Config& c) {
+  LayoutItem a = item(c, "paths.apps", c.paths.apps);
+  a.present = is_dir(c.root / a.value);
+  if (a.origin != "fluxboot.yaml") a.looked_for.push_back(a.value);
+  if (a.present && a.origin == "default") a.origin = "detected";
+  c.layout.push_back(std::move(a));
+}
+
+}  // namespace
+
+std::string layout_candidates(const Config& config, const std::string& key) {
+  const LayoutItem* i = config.layout_item(key);
+  if (i == nullptr || i->looked_for.empty()) return "nothing";
+  std::string out;
+  for (size_t n = 0; n < i->looked_for.size(); ++n)
+    out += (n == 0 ? "" : n + 1 == i->looked_for.size() ? " or " : ", ") + i->looked_for[n];
+  return out;
+}
+
+void detect_layout(Config& config) {
+  config.layout.clear();
+  detect_apps_dir(config);
+  detect_helmfiles(config);
+  detect_resources(config);
+  detect_talconfig(config);
+}
+
+}  // namespace fluxboot::gitops

@@ -1,0 +1,105 @@
+// Layout detection: each helmfile variant of docs/layouts.md found with no fluxboot.yaml, and
+// fluxboot.yaml keys always winning over detection.
+#include <gtest/gtest.h>
+
+#include "fluxboot/gitops.hpp"
+#include "support/test_support.hpp"
+
+namespace fluxboot::gitops {
+namespace {
+
+using fluxboot::testing::TempDir;
+using fluxboot::testing::write_file;
+
+const std::string kState = "releases: [{name: cilium, namespace: kube-system, chart: oci://x/cilium}]\n";
+
+std::string origin(const Config& c, const std::string& key) {
+  const LayoutItem* i = c.layout_item(key);
+  return i == nullptr ? "<no item>" : i->origin;
+}
+
+TEST(DetectLayout, FindsTheExampleHelmfileDirectory) {
+  TempDir dir;
+  write_file(dir / "bootstrap/helmfile.d/00-crds.yaml", kState);
+  write_file(dir / "bootstrap/helmfile.d/01-apps.yaml", kState);
+  Config c = load_config(dir.path());
+  EXPECT_EQ(c.paths.apps_helmfile, "bootstrap/helmfile.d/01-apps.yaml");
+  EXPECT_EQ(c.paths.crds_helmfile, "bootstrap/helmfile.d/00-crds.yaml");
+  EXPECT_EQ(origin(c, "paths.appsHelmfile"), "detected");
+  EXPECT_TRUE(c.layout_item("paths.crdsHelmfile")->present);
+}
+
+TEST(DetectLayout, FindsTheSplitHelmfileDirectoryUnderKubernetesBootstrap) {
+  TempDir dir;
+  write_file(dir / "kubernetes/bootstrap/helmfile/apps.yaml", kState);
+  write_file(dir / "kubernetes/bootstrap/helmfile/crds.yaml", kState);
+  write_file(dir / "kubernetes/bootstrap/helmfile/default.yaml", "helmDefaults: {wait: true}\n");
+  Config c = load_config(dir.path());
+  EXPECT_EQ(c.paths.apps_helmfile, "kubernetes/bootstrap/helmfile/apps.yaml");
+  EXPECT_EQ(c.paths.crds_helmfile, "kubernetes/bootstrap/helmfile/crds.yaml");
+}
+
+TEST(DetectLayout, SingleGotmplHelmfileHasNoCrdHelmfile) {
+  TempDir dir;
+  write_file(dir / "kubernetes/bootstrap/helmfile.yaml.gotmpl", kState);
+  Config c = load_config(dir.path());
+  EXPECT_EQ(c.paths.apps_helmfile, "kubernetes/bootstrap/helmfile.yaml.gotmpl");
+  EXPECT_TRUE(c.paths.crds_helmfile.empty());
+  const LayoutItem* crds = c.layout_item("paths.crdsHelmfile");
+  ASSERT_NE(crds, nullptr);
+  EXPECT_FALSE(crds->present);
+  EXPECT_NE(layout_candidates(c, "paths.crdsHelmfile").find("crds/helmfile.yaml"), std::string::npos);
+}
+
+TEST(DetectLayout, SingleHelmfileWithACrdsDirectoryBesideIt) {
+  TempDir dir;
+  write_file(dir / "bootstrap/helmfile.yaml", kState);
+  write_file(dir / "bootstrap/crds/helmfile.yaml", kState);
+  Config c = load_config(dir.path());
+  EXPECT_EQ(c.paths.apps_helmfile, "bootstrap/helmfile.yaml");
+  EXPECT_EQ(c.paths.crds_helmfile, "bootstrap/crds/helmfile.yaml");
+}
+
+TEST(DetectLayout, SplitDirectoryWinsOverALoneHelmfileBesideIt) {
+  TempDir dir;
+  write_file(dir / "bootstrap/helmfile.yaml", kState);
+  write_file(dir / "bootstrap/helmfile/apps.yaml", kState);
+  Config c = load_config(dir.path());
+  EXPECT_EQ(c.paths.apps_helmfile, "bootstrap/helmfile/apps.yaml");
+}
+
+TEST(DetectLayout, FluxbootYamlWinsOverDetection) {
+  TempDir dir;
+  write_file(dir / "bootstrap/helmfile/apps.yaml", kState);
+  write_file(dir / "bootstrap/helmfile/crds.yaml", kState);
+  write_file(dir / "deploy/apps.yaml", kState);
+  write_file(dir / "fluxboot.yaml", "paths:\n  appsHelmfile: deploy/apps.yaml\n");
+  Config c = load_config(dir.path());
+  EXPECT_EQ(c.paths.apps_helmfile, "deploy/apps.yaml");
+  EXPECT_EQ(origin(c, "paths.appsHelmfile"), "fluxboot.yaml");
+  // No CRD helmfile beside deploy/apps.yaml: the configured layout has none.
+  EXPECT_TRUE(c.paths.crds_helmfile.empty());
+}
+
+TEST(DetectLayout, KeepsDefaultsWhenNothingIsThere) {
+  TempDir dir;
+  Config c = load_config(dir.path());
+  EXPECT_EQ(c.paths.apps_helmfile, "bootstrap/helmfile.d/01-apps.yaml");
+  EXPECT_EQ(c.paths.crds_helmfile, "bootstrap/helmfile.d/00-crds.yaml");
+  EXPECT_EQ(origin(c, "paths.appsHelmfile"), "default");
+  EXPECT_FALSE(c.layout_item("paths.appsHelmfile")->present);
+}
+
+TEST(DetectLayout, FindsResourcesTemplateAndTalconfigUnderKubernetes) {
+  TempDir dir;
+  write_file(dir / "kubernetes/bootstrap/resources.yaml.j2", "---\n");
+  write_file(dir / "kubernetes/talos/talconfig.yaml", "clusterName: x\n");
+  Config c = load_config(dir.path());
+  EXPECT_EQ(c.paths.resources_template, "kubernetes/bootstrap/resources.yaml.j2");
+  EXPECT_EQ(c.paths.talconfig, "kubernetes/talos/talconfig.yaml");
+  EXPECT_EQ(c.paths.clusterconfig, "kubernetes/talos/clusterconfig");
+  EXPECT_EQ(c.paths.talosconfig, "kubernetes/talos/clusterconfig/talosconfig");
+}
+
+}  // namespace
+}  // namespace fluxboot::gitops
