@@ -7,6 +7,7 @@
 
 #include "cli/app.hpp"
 #include "fluxboot/error.hpp"
+#include "fluxboot/helmfile_state.hpp"
 #include "fluxboot/values.hpp"
 
 namespace fluxboot::cli {
@@ -46,9 +47,20 @@ nlohmann::json chart_json(const std::optional<values::Chart>& c) {
   return j;
 }
 
-std::vector<values::ReleaseRef> all_releases(Session& s) {
-  std::vector<values::ReleaseRef> out;
+// One release of `values --all`: computed as Flux would (fluxboot generates its values file), or,
+// for a release whose helmfile entry does not go through the HelmRelease lookup (a CRD-only chart
+// with no HelmRelease, plain values files), exactly what helmfile passes to Helm.
+struct Listed {
+  values::ReleaseRef ref;
+  bool flux = true;                           // compute with the Reader
+  std::optional<nlohmann::json> helmfile;     // !flux: the state's own values (nullopt: unknown)
+  std::string chart, version, state;          // !flux: as the state pins them
+};
+
+std::vector<Listed> all_releases(Session& s) {
+  std::vector<Listed> out;
   std::set<std::string> seen;
+  values::Reader probe(s.config, reader_options(s));
   for (const auto& file : {s.config.paths.crds_helmfile, s.config.paths.apps_helmfile}) {
     if (file.empty()) continue;  // the layout has no such helmfile (fluxboot layout says so)
     auto path = s.config.abs(file);
@@ -57,13 +69,36 @@ std::vector<values::ReleaseRef> all_releases(Session& s) {
                        fmt::format("{}: helmfile state not found; skipped", file.string()));
       continue;
     }
-    for (auto& r : values::releases_in(path)) {
-      if (r.ns.empty()) {
+    // The derived state is what helmfile would be given; its files are removed with `handoff`.
+    auto handoff = values::derive_helmfile(s.config, path, reader_options(s));
+    for (const auto& secret : handoff->secrets()) s.redactor.add(secret);
+    for (const auto& w : handoff->warnings()) s.reporter->warn("values", w);
+    std::set<std::string> generated;
+    for (const auto& r : handoff->releases()) generated.insert(r.str());
+    for (const auto& spec : values::read_release_specs(handoff->state_file())) {
+      if (spec.ns.empty()) {
         s.reporter->warn("values", fmt::format("{}: release {} has no namespace; skipped",
-                                               file.string(), r.name));
+                                               file.string(), spec.name));
         continue;
       }
-      if (seen.insert(r.str()).second) out.push_back(r);
+      Listed l;
+      l.ref = values::ReleaseRef{spec.ns, spec.name};
+      if (!seen.insert(l.ref.str()).second) continue;
+      // A Go-template state is handed to helmfile unchanged: its lookup still reads the
+      // HelmRelease, so the Flux view is the best answer there is when that file exists.
+      l.flux = generated.count(l.ref.str()) > 0 ||
+               (!handoff->derived() && std::filesystem::is_regular_file(probe.helmrelease_file(l.ref)));
+      if (!l.flux) {
+        l.helmfile = spec.values;
+        l.chart = spec.chart;
+        l.version = spec.version;
+        l.state = file.string();
+        if (!l.helmfile)
+          s.reporter->warn("values", fmt::format("{}: the values of {} are only known to helmfile "
+                                                 "(Go-template or set: entries); shown as null",
+                                                 file.string(), l.ref.str()));
+      }
+      out.push_back(std::move(l));
     }
   }
   return out;
@@ -71,16 +106,22 @@ std::vector<values::ReleaseRef> all_releases(Session& s) {
 
 int run_values(Session& s, const ValuesFlags& f) {
   values::Reader reader(s.config, reader_options(s));
-  std::vector<values::ReleaseRef> refs =
-      f.all ? all_releases(s)
-            : std::vector<values::ReleaseRef>{values::ReleaseRef::parse(f.release)};
+  std::vector<Listed> refs =
+      f.all ? all_releases(s) : std::vector<Listed>(1);
+  if (!f.all) refs.front().ref = values::ReleaseRef::parse(f.release);
   const bool json_out = f.output == "json";
   nlohmann::json combined = nlohmann::json::object();
   std::string text;
   std::size_t secrets = 0;
-  for (const auto& ref : refs) {
+  for (const auto& listed : refs) {
+    const values::ReleaseRef& ref = listed.ref;
     nlohmann::json result;
-    if (f.chart) {
+    if (!listed.flux && f.chart) {
+      result = {{"url", listed.chart}, {"version", listed.version},
+                {"source", "helmfile " + listed.state}};
+    } else if (!listed.flux) {
+      result = listed.helmfile ? *listed.helmfile : nlohmann::json(nullptr);
+    } else if (f.chart) {
       result = chart_json(reader.chart(ref));
     } else {
       auto cv = reader.compute(ref);

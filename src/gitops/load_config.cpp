@@ -131,6 +131,7 @@ class ConfigReader {
                              what, *s));
         } else {
           p.helmrelease = *s;
+          explicit_paths.push_back(what);
         }
         return;
       }

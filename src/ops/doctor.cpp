@@ -199,6 +199,12 @@ std::vector<ReleaseInfo>& DoctorRun::releases() {
       info.apps = apps;
       std::string key_name = info.ref.str() + (apps ? "#apps" : "#crds");
       if (!seen.insert(key_name).second) continue;
+      std::error_code ec;
+      if (!std::filesystem::exists(reader.helmrelease_file(info.ref), ec)) {
+        info.helmfile_only = true;
+        releases_->push_back(std::move(info));
+        continue;
+      }
       try {
         info.values = reader.compute(info.ref);
         for (const auto& s : info.values->secrets) ctx.redactor.add(s);

@@ -28,6 +28,9 @@ struct ReleaseInfo {
   std::string values_error;
   std::optional<values::Chart> chart;         // from the OCIRepository / HelmRepository
   std::string chart_error;
+  // No HelmRelease in the repository (a CRD-only chart): helmfile's own values and chart apply,
+  // and nothing is computed for it (docs/layouts.md).
+  bool helmfile_only = false;
 };
 
 class DoctorRun {

@@ -184,11 +184,18 @@ void check_releases(DoctorRun& run) {
   Check& k = run.add("releases", "bootstrap releases resolve");
   for (bool apps : {false, true})
     if (!run.state_error(apps).empty()) k.details.push_back(run.state_error(apps));
-  size_t n = 0;
+  size_t n = 0, helmfile_only = 0;
   std::vector<std::string> warnings;
   for (const auto& r : run.releases()) {
     ++n;
     const std::string who = fmt::format("{} ({})", r.ref.str(), r.state_name);
+    if (r.helmfile_only) {
+      ++helmfile_only;
+      // Its values are the helmfile's; it still needs a chart to install.
+      if (r.in_state == nullptr || r.in_state->chart.empty())
+        k.details.push_back(fmt::format("{}: no HelmRelease in the repository and no chart in the helmfile", who));
+      continue;
+    }
     if (!r.values_error.empty()) k.details.push_back(fmt::format("{}: values: {}", who, r.values_error));
     if (!r.chart_error.empty()) k.details.push_back(fmt::format("{}: chart: {}", who, r.chart_error));
     const std::string chart = r.in_state && !r.in_state->chart.empty() ? r.in_state->chart : (r.chart ? r.chart->url : "");
@@ -211,6 +218,9 @@ void check_releases(DoctorRun& run) {
     k.advice = "define the variables (cluster-settings, postBuild.substitute) or use --strict to make them errors";
   } else {
     k.summary = fmt::format("{}: values, chart and version resolve for each", plural(n, "release"));
+    if (helmfile_only > 0)
+      k.summary += fmt::format(" ({} without a HelmRelease keep{} the helmfile's values)",
+                               helmfile_only, helmfile_only == 1 ? "s" : "");
   }
 }
 

@@ -1015,7 +1015,16 @@ struct Reader::Impl {
            at = pattern.find(key, at + value.size()))
         pattern.replace(at, key.size(), value);
     }
-    return config.abs(pattern).lexically_normal();
+    fs::path file = config.abs(pattern).lexically_normal();
+    // Unless fluxboot.yaml pins the pattern, `helm-release.yaml` (the other spelling home-ops
+    // repositories use, docs/layouts.md) stands in for a missing `helmrelease.yaml`.
+    std::error_code ec;
+    if (!config.path_is_explicit("paths.helmrelease") && file.filename() == "helmrelease.yaml" &&
+        !fs::exists(file, ec)) {
+      fs::path alt = file.parent_path() / "helm-release.yaml";
+      if (fs::is_regular_file(alt, ec)) return alt;
+    }
+    return file;
   }
 
   ComputedValues compute(const ReleaseRef& ref) {

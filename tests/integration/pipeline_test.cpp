@@ -251,3 +251,29 @@ TEST(Pipeline, LayoutNamesWhatItLookedForWhenTheHelmfileIsMissing) {
   EXPECT_TRUE(contains(r.out, "kubernetes/bootstrap/helmfile/apps.yaml")) << r.out;
   EXPECT_TRUE(contains(r.out, "\"missing\": 2")) << r.out;
 }
+
+// A CRD-only chart with no HelmRelease (prometheus-operator-crds): `values --all` prints the
+// values its helmfile entry gives Helm and does not fail; doctor counts it as helmfile-only.
+// A HelmRelease spelled helm-release.yaml is found without configuration.
+TEST(Pipeline, ReleasesWithoutAHelmReleaseKeepTheHelmfileValues) {
+  FakeCluster c;
+  const auto crds = c.repo() / "bootstrap/helmfile.d/00-crds.yaml";
+  write_file(crds, read_file(crds) +
+                       "\n  - name: prometheus-operator-crds\n    namespace: observability\n"
+                       "    chart: oci://ghcr.io/prometheus-community/charts/prometheus-operator-crds\n"
+                       "    version: 20.0.0\n    values: [{crds: {annotations: {keep: 'yes'}}}]\n");
+  const auto app = c.repo() / "kubernetes/apps/kube-system/spegel/app";
+  std::filesystem::rename(app / "helmrelease.yaml", app / "helm-release.yaml");
+
+  auto r = c.fluxboot({"values", "--all", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << diag(r);
+  EXPECT_TRUE(contains(r.out, "\"observability/prometheus-operator-crds\": {\n    \"crds\"")) << r.out;
+  EXPECT_TRUE(contains(r.out, "\"keep\": \"yes\"")) << r.out;
+  EXPECT_TRUE(contains(r.out, "\"kube-system/spegel\": {\n")) << r.out;
+
+  auto one = c.fluxboot({"values", "kube-system/spegel"});
+  EXPECT_EQ(one.exit_code, 0) << diag(one);
+
+  auto doctor = c.fluxboot({"doctor", "--offline"});
+  EXPECT_TRUE(contains(doctor.out + doctor.err, "without a HelmRelease")) << diag(doctor);
+}
