@@ -60,6 +60,33 @@ class NamespaceReader {
   Problems& problems_;
 };
 
+// kustomize's namespace transformer: the `namespace:` of <dir>/kustomization.yaml renames every
+// Namespace object the kustomization builds, so a namespace.yaml may carry a placeholder name
+// (`_`) and a directory may define its namespace with no namespace.yaml at all. Empty when unset.
+std::string kustomization_namespace(const fs::path& root, const fs::path& dir, Problems& problems) {
+  std::error_code ec;
+  for (const char* name : {"kustomization.yaml", "kustomization.yml", "Kustomization"}) {
+    const fs::path file = dir / name;
+    if (!fs::is_regular_file(file, ec)) continue;
+    const std::string display = detail::display_path(root, file);
+    try {
+      const YAML::Node node = detail::parse_yaml(detail::read_text(file, display), display, 1);
+      const YAML::Node ns = detail::child(node, "namespace");
+      if (!ns || ns.IsNull()) return {};
+      if (!ns.IsScalar() || !is_dns1123_label(ns.Scalar())) {
+        problems.add(fmt::format("{}:{}: namespace '{}' is not a valid namespace name", display,
+                                 ns.Mark().line + 1, ns.IsScalar() ? ns.Scalar() : "<not a string>"));
+        return {};
+      }
+      return ns.Scalar();
+    } catch (const InputError& e) {
+      problems.add(e.what());
+      return {};
+    }
+  }
+  return {};
+}
+
 nlohmann::json bare(const std::string& name) {
   return {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}}}};
 }
@@ -95,9 +122,12 @@ std::vector<NamespaceManifest> collect_namespaces(const Config& config) {
                                dir_display, name));
       continue;
     }
+    // The namespace kustomize would build: the kustomization's `namespace:`, else the directory.
+    const std::string renamed = kustomization_namespace(config.root, dir, problems);
+    const std::string target = renamed.empty() ? name : renamed;
     NamespaceManifest ns;
-    ns.name = name;
-    nlohmann::json manifest = bare(name);
+    ns.name = target;
+    nlohmann::json manifest = bare(target);
     const fs::path file = dir / "namespace.yaml";
     if (fs::is_regular_file(file, ec)) {
       const std::string display = detail::display_path(config.root, file);
@@ -120,7 +150,7 @@ std::vector<NamespaceManifest> collect_namespaces(const Config& config) {
             reader.add(node, "Namespace has no metadata");
           } else if (doc.name.empty()) {
             reader.add(meta, "Namespace has no metadata.name");
-          } else if (doc.name != name) {
+          } else if (renamed.empty() && doc.name != name) {
             reader.add(detail::child(meta, "name"), fmt::format("Namespace name '{}' does not match its "
                                                  "directory '{}' (the directory name is the "
                                                  "namespace)",

@@ -84,8 +84,24 @@ Readiness readiness(const json& object, std::string_view condition_type,
                     const std::vector<std::string>& terminal_reasons) {
   Readiness r;
   const bool is_pod = object.is_object() && object.value("kind", "") == "Pod";
+  // kstatus: a condition observed for an older generation says nothing about the current spec —
+  // neither Ready nor Stalled nor a terminal failure. Such an object is still reconciling.
+  const long long generation =
+      object.contains("metadata") ? num(object["metadata"], "generation", -1) : -1;
+  const long long status_observed =
+      object.contains("status") ? num(object["status"], "observedGeneration", -1) : -1;
+  auto stale = [&](const json& cond, Readiness& out) {
+    long long observed = num(cond, "observedGeneration", -1);
+    if (observed < 0) observed = status_observed;
+    if (generation < 0 || observed < 0 || observed >= generation) return false;
+    out.state = Readiness::State::NotReady;
+    out.reason = "Stale";
+    out.message = fmt::format("{} condition is for generation {}, the object is at {}",
+                              str(cond, "type"), observed, generation);
+    return true;
+  };
   if (const json* stalled = find_condition(object, "Stalled");
-      stalled && stalled->value("status", "") == "True") {
+      stalled && stalled->value("status", "") == "True" && !stale(*stalled, r)) {
     r.state = Readiness::State::Failed;
     r.reason = str(*stalled, "reason").empty() ? "Stalled" : "Stalled: " + str(*stalled, "reason");
     r.message = str(*stalled, "message");
@@ -110,24 +126,11 @@ Readiness readiness(const json& object, std::string_view condition_type,
       r.message = r.message.empty() ? problems : r.message + " (" + problems + ")";
   }
   if (status == "True") {
-    // kstatus: a Ready condition for an older generation says nothing about the current spec.
-    const long long generation =
-        object.contains("metadata") ? num(object["metadata"], "generation", -1) : -1;
-    long long observed =
-        object.contains("status") ? num(object["status"], "observedGeneration", -1) : -1;
-    const long long cond_observed = num(*cond, "observedGeneration", -1);
-    if (cond_observed >= 0) observed = cond_observed;
-    if (generation >= 0 && observed >= 0 && observed < generation) {
-      r.state = Readiness::State::NotReady;
-      r.reason = "Stale";
-      r.message = fmt::format("{} condition is for generation {}, the object is at {}",
-                              condition_type, observed, generation);
-      return r;
-    }
+    if (stale(*cond, r)) return r;
     r.state = Readiness::State::Ready;
     return r;
   }
-  if (status == "False" && std::find(terminal_reasons.begin(), terminal_reasons.end(), r.reason) !=
+  if (status == "False" && !stale(*cond, r) && std::find(terminal_reasons.begin(), terminal_reasons.end(), r.reason) !=
                                terminal_reasons.end()) {
     r.state = Readiness::State::Failed;
     return r;

@@ -148,3 +148,42 @@ TEST(Namespaces, HonoursPathsApps) {
 
 }  // namespace
 }  // namespace fluxboot::gitops
+
+namespace fluxboot::gitops {
+namespace {
+
+// kustomize's namespace transformer renames Namespace objects to the kustomization's namespace:
+// a placeholder name (`_`) in namespace.yaml is what onedr0p-style repositories write.
+TEST(Namespaces, KustomizationNamespaceRenamesAPlaceholderNamespace) {
+  TempDir dir;
+  write_file(dir / "kubernetes/apps/media/kustomization.yaml",
+             "namespace: media\nresources: [./namespace.yaml]\n");
+  write_file(dir / "kubernetes/apps/media/namespace.yaml",
+             "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: _\n  labels:\n"
+             "    kustomize.toolkit.fluxcd.io/prune: disabled\n");
+  auto ns = collect(dir);
+  ASSERT_EQ(ns.size(), 1u);
+  EXPECT_EQ(ns[0].name, "media");
+  EXPECT_TRUE(ns[0].from_file);
+  auto j = json::parse(ns[0].json);
+  EXPECT_EQ(j["metadata"]["name"], "media");
+  EXPECT_EQ(j["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/prune"], "disabled");
+}
+
+TEST(Namespaces, KustomizationNamespaceAloneDefinesTheNamespace) {
+  TempDir dir;
+  write_file(dir / "kubernetes/apps/observability/kustomization.yaml", "namespace: monitoring\n");
+  auto ns = collect(dir);
+  ASSERT_EQ(ns.size(), 1u);
+  EXPECT_EQ(ns[0].name, "monitoring");
+}
+
+TEST(Namespaces, InvalidKustomizationNamespaceIsReportedWithFileAndLine) {
+  TempDir dir;
+  write_file(dir / "kubernetes/apps/media/kustomization.yaml", "resources: []\nnamespace: Media_Apps\n");
+  auto msg = input_error([&] { collect(dir); });
+  EXPECT_THAT(msg, HasSubstr("kubernetes/apps/media/kustomization.yaml:2: namespace 'Media_Apps'"));
+}
+
+}  // namespace
+}  // namespace fluxboot::gitops

@@ -56,6 +56,23 @@ TEST(Readiness, StaleReadyConditionIsNotReady) {
   EXPECT_EQ(r.reason, "Stale");
 }
 
+// Issue 12, "stale Stalled": the cause was fixed and the spec changed (generation 2), but the
+// controller has not observed it yet: the old Stalled/terminal condition must not fail the wait.
+TEST(Readiness, StalledOrTerminalConditionForAnOlderGenerationKeepsWaiting) {
+  auto stalled = readiness(with_conditions(
+      {{{"type", "Ready"}, {"status", "False"}, {"reason", "BuildFailed"}},
+       {{"type", "Stalled"}, {"status", "True"}, {"reason", "InvalidDistribution"}}},
+      {{"observedGeneration", 1}}, 2));
+  EXPECT_EQ(stalled.state, Readiness::State::NotReady);
+  EXPECT_EQ(stalled.reason, "Stale");
+  EXPECT_THAT(stalled.message, HasSubstr("generation 1, the object is at 2"));
+  // The same Stalled condition observed for the current generation still fails at once.
+  auto current = readiness(with_conditions(
+      {{{"type", "Stalled"}, {"status", "True"}, {"reason", "InvalidDistribution"}, {"observedGeneration", 2}}},
+      {{"observedGeneration", 1}}, 2));
+  EXPECT_EQ(current.state, Readiness::State::Failed);
+}
+
 TEST(Readiness, NoStatusYet) {
   auto r = readiness(json{{"kind", "FluxInstance"}, {"metadata", {{"name", "flux"}}}});
   EXPECT_EQ(r.state, Readiness::State::NotReady);
