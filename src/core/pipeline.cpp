@@ -98,16 +98,23 @@ int run_pipeline(Context& ctx, const std::vector<Stage*>& stages, PipelineObserv
   // Preflight and prepare for every selected stage before anything changes.
   try {
     resolve_tools(ctx, stages);
-    Problems problems;
+    // One line per problem: stages that fail on the same input (four stages read the node
+    // inventory) are named together in front of it.
+    std::vector<std::pair<std::string, std::string>> found;  // message, stages
     for (auto* st : stages) {
       ctx.stage = std::string(st->name());
       try {
         st->prepare(ctx);
       } catch (const InputError& e) {
-        problems.add(fmt::format("{}: {}", st->name(), e.what()));
+        auto same = std::find_if(found.begin(), found.end(),
+                                 [&](const auto& f) { return f.first == e.what(); });
+        if (same != found.end()) same->second += ", " + std::string(st->name());
+        else found.emplace_back(e.what(), std::string(st->name()));
       }
     }
     ctx.stage.clear();
+    Problems problems;
+    for (const auto& [message, names] : found) problems.add(fmt::format("{}: {}", names, message));
     if (!problems.empty()) {
       if (problems.items().size() == 1) throw InputError(problems.items().front());
       problems.throw_if_any("invalid input");

@@ -32,7 +32,7 @@ class ScriptedStage final : public Stage {
   std::string_view title() const override { return "scripted"; }
   void prepare(Context&) override {
     trace_.events.push_back("prepare " + name_);
-    if (bad_input) throw InputError(name_ + " input is bad");
+    if (bad_input) throw InputError(shared_problem.empty() ? name_ + " input is bad" : shared_problem);
   }
   std::string run(Context& ctx) override {
     trace_.events.push_back("run " + name_);
@@ -45,6 +45,7 @@ class ScriptedStage final : public Stage {
   bool fail = false;
   bool bad_input = false;
   bool wait_forever = false;
+  std::string shared_problem;  // when set, the message prepare() fails with
 
  private:
   std::string name_;
@@ -129,6 +130,18 @@ TEST(RunPipeline, InvalidInputStopsBeforeAnyStageRunsAndReportsAllProblems) {
   auto out = f.output();
   EXPECT_NE(out.find("b input is bad"), std::string::npos) << out;
   EXPECT_NE(out.find("d input is bad"), std::string::npos) << out;
+}
+
+TEST(RunPipeline, TheSameProblemInSeveralStagesIsReportedOnceNamingThemAll) {
+  Fixture f;
+  for (size_t i : {0u, 1u, 3u}) {
+    f.stage(i).bad_input = true;
+    f.stage(i).shared_problem = "no node inventory";
+  }
+  EXPECT_EQ(run_pipeline(*f.ctx, {f.stages.begin(), f.stages.end()}), 3);
+  auto out = f.output();
+  EXPECT_NE(out.find("a, b, d: no node inventory"), std::string::npos) << out;
+  EXPECT_EQ(out.find("no node inventory"), out.rfind("no node inventory")) << out;
 }
 
 TEST(RunPipeline, StopsAtTheFailingStageAndCleansUpInReverseOrder) {
