@@ -254,7 +254,7 @@ std::unique_ptr<Handoff> derive_helmfile(const Config& config, const fs::path& s
         for (const auto& w : cv.warnings) warn_once(w);
         h->secrets_.insert(h->secrets_.end(), cv.secrets.begin(), cv.secrets.end());
         const std::string file =
-            fmt::format("{}.fluxboot-values-{}.{}.yaml", stem, safe_name(ns), safe_name(name));
+            fmt::format("{}.fluxboot-values-{}-{}.{}.yaml", stem, ::getpid(), safe_name(ns), safe_name(name));
         const fs::path path = dir / file;
         std::string content = fmt::format(
             "# Values fluxboot computed for {} from {}.\n# Removed when the stage ends; "
@@ -351,7 +351,9 @@ std::unique_ptr<Handoff> derive_helmfile(const Config& config, const fs::path& s
     first = false;
     emit_node(out, doc, 0);
   }
-  const fs::path derived = dir / (stem + ".fluxboot-derived.yaml");
+  // Per process: a concurrent run (or `values --all`, or a dry run) never overwrites or
+  // removes another process's hand-off.
+  const fs::path derived = dir / fmt::format("{}.fluxboot-derived-{}.yaml", stem, ::getpid());
   h->files_.insert(h->files_.begin(), derived);
   write_private(derived, out);
   h->state_file_ = derived;

@@ -1,6 +1,7 @@
 // derive_helmfile on its own: the derived state, the generated values files, and their cleanup.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <regex>
 
@@ -45,7 +46,8 @@ json release_named(const json& state, const std::string& name) {
 TEST_F(Handoffs, ReplacesTheGotmplLookupWithGeneratedValuesFiles) {
   auto h = derive_helmfile(config, "bootstrap/helmfile.d/01-apps.yaml", Options{});
   ASSERT_TRUE(h->derived());
-  EXPECT_EQ(h->state_file(), helmfile_dir() / "01-apps.fluxboot-derived.yaml");
+  const std::string pid = std::to_string(::getpid());
+  EXPECT_EQ(h->state_file(), helmfile_dir() / ("01-apps.fluxboot-derived-" + pid + ".yaml"));
   EXPECT_EQ(h->releases().size(), 6u);
   json derived = read(h->state_file());
   json original = read(helmfile_dir() / "01-apps.yaml");
@@ -53,7 +55,7 @@ TEST_F(Handoffs, ReplacesTheGotmplLookupWithGeneratedValuesFiles) {
   for (const auto& r : original["releases"]) {
     const std::string name = r["name"], ns = r["namespace"];
     json d = release_named(derived, name);
-    const std::string file = "01-apps.fluxboot-values-" + ns + "." + name + ".yaml";
+    const std::string file = "01-apps.fluxboot-values-" + pid + "-" + ns + "." + name + ".yaml";
     EXPECT_EQ(d["values"], (json{"./" + file})) << name;
     // The file is exactly the reader's output (after its two comment lines).
     std::string content = fluxboot::testing::read_file(helmfile_dir() / file);
@@ -76,7 +78,7 @@ TEST_F(Handoffs, GeneratedFilesArePrivateAndMatchTheGitignorePatterns) {
   auto h = derive_helmfile(config, "bootstrap/helmfile.d/00-crds.yaml", Options{});
   ASSERT_EQ(h->files().size(), 3u);
   const std::regex values_pattern(R"(.*\.fluxboot-values-.*\.yaml)");
-  const std::regex derived_pattern(R"(.*\.fluxboot-derived\.yaml)");
+  const std::regex derived_pattern(R"(.*\.fluxboot-derived-[0-9]+\.yaml)");
   EXPECT_TRUE(std::regex_match(h->files()[0].filename().string(), derived_pattern));
   for (std::size_t i = 0; i < h->files().size(); ++i) {
     struct stat st {};
@@ -119,13 +121,14 @@ TEST_F(Handoffs, KeepsOtherValuesEntriesAndFillsMissingChartAndVersion) {
   auto h = derive_helmfile(config, "bootstrap/helmfile.d/02-more.yaml", Options{});
   json d = read(h->state_file());
   json cilium = release_named(d, "cilium");
-  EXPECT_EQ(cilium["values"], (json{"./02-more.fluxboot-values-kube-system.cilium.yaml",
+  const std::string pid = std::to_string(::getpid());
+  EXPECT_EQ(cilium["values"], (json{"./02-more.fluxboot-values-" + pid + "-kube-system.cilium.yaml",
                                     "./extra.yaml",
                                     {{"inline", {{"a", "1.10"}}}}}));
   EXPECT_EQ(cilium["chart"], "oci://ghcr.io/home-operations/charts-mirror/cilium");
   EXPECT_EQ(cilium["version"], "1.17.2");
   json coredns = release_named(d, "coredns");  // no values at all, but a HelmRelease exists
-  EXPECT_EQ(coredns["values"], (json{"./02-more.fluxboot-values-kube-system.coredns.yaml"}));
+  EXPECT_EQ(coredns["values"], (json{"./02-more.fluxboot-values-" + pid + "-kube-system.coredns.yaml"}));
   EXPECT_EQ(coredns["version"], "1.39.1");
   json other = release_named(d, "not-flux");
   EXPECT_FALSE(other.contains("values"));
