@@ -67,6 +67,21 @@ LayoutItem item(const Config& c, const std::string& key, const fs::path& current
   return i;
 }
 
+// Unless fluxboot.yaml set it: the first <dir>/<file> of `dirs` that exists becomes the item.
+void detect_file(const Config& c, LayoutItem& i, const std::vector<const char*>& dirs,
+                 const char* file) {
+  if (i.origin == "fluxboot.yaml") return;
+  for (const char* dir : dirs) {
+    std::string candidate = rel(fs::path(dir) / file);
+    i.looked_for.push_back(candidate);
+    if (is_file(c.root / candidate)) {
+      i.value = candidate;
+      i.origin = "detected";
+      return;
+    }
+  }
+}
+
 void detect_helmfiles(Config& c) {
   LayoutItem apps = item(c, "paths.appsHelmfile", c.paths.apps_helmfile);
   LayoutItem crds = item(c, "paths.crdsHelmfile", c.paths.crds_helmfile);
@@ -122,17 +137,7 @@ void detect_helmfiles(Config& c) {
 
 void detect_resources(Config& c) {
   LayoutItem r = item(c, "paths.resourcesTemplate", c.paths.resources_template);
-  if (r.origin != "fluxboot.yaml") {
-    for (const char* dir : kBootstrapDirs) {
-      std::string candidate = rel(fs::path(dir) / "resources.yaml.j2");
-      r.looked_for.push_back(candidate);
-      if (is_file(c.root / candidate)) {
-        r.value = candidate;
-        r.origin = "detected";
-        break;
-      }
-    }
-  }
+  detect_file(c, r, {kBootstrapDirs.begin(), kBootstrapDirs.end()}, "resources.yaml.j2");
   r.present = is_file(c.root / r.value);
   c.paths.resources_template = r.value;
   c.layout.push_back(std::move(r));
@@ -141,17 +146,7 @@ void detect_resources(Config& c) {
 void detect_talconfig(Config& c) {
   LayoutItem t = item(c, "paths.talconfig", c.paths.talconfig);
   LayoutItem cc = item(c, "paths.clusterconfig", c.paths.clusterconfig);
-  if (t.origin != "fluxboot.yaml") {
-    for (const char* dir : {"talos", "kubernetes/talos", "kubernetes/bootstrap/talos"}) {
-      std::string candidate = rel(fs::path(dir) / "talconfig.yaml");
-      t.looked_for.push_back(candidate);
-      if (is_file(c.root / candidate)) {
-        t.value = candidate;
-        t.origin = "detected";
-        break;
-      }
-    }
-  }
+  detect_file(c, t, {"talos", "kubernetes/talos", "kubernetes/bootstrap/talos"}, "talconfig.yaml");
   // talhelper writes clusterconfig/ next to talconfig.yaml.
   if (cc.origin != "fluxboot.yaml" && t.origin == "detected") {
     cc.value = rel(fs::path(t.value).parent_path() / "clusterconfig");
