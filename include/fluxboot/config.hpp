@@ -15,6 +15,11 @@ struct NodeSpec {
   std::string address;                  // IPv4/IPv6 literal or DNS hostname
   bool control_plane = false;
   std::filesystem::path config_file;    // absolute path of the Talos machine config
+  // Machine config as minijinja templates instead of one file (talos/machineconfig.yaml.j2 +
+  // talos/nodes/<node>.yaml.j2): absolute paths, the base first, then the patches in order. The
+  // talos stage renders each, runs `op inject` when they hold op:// references, merges them with
+  // `talosctl machineconfig patch` and applies the result. Empty for file-based nodes.
+  std::vector<std::filesystem::path> config_templates;
   // Where the node was declared, for messages: "fluxboot.yaml:14", "talos/talconfig.yaml:22",
   // "talos/clusterconfig/talosconfig". In a Config read from fluxboot.yaml, config_file is empty
   // when the node has no `configFile` (load_inventory derives it).
@@ -25,8 +30,15 @@ struct NodeSpec {
 struct Paths {
   std::filesystem::path apps = "kubernetes/apps";
   std::filesystem::path talconfig = "talos/talconfig.yaml";
+  // Directory of minijinja machine-config templates: machineconfig.yaml.j2 (or cluster.yaml.j2),
+  // optional controlplane.yaml.j2 / worker.yaml.j2, and nodes/[<role>/]<node>.yaml.j2.
+  std::filesystem::path talos_templates = "talos";
   std::filesystem::path clusterconfig = "talos/clusterconfig";
   std::filesystem::path resources_template = "bootstrap/resources.yaml.j2";
+  // Used when resources_template does not exist: a kustomization directory (built with
+  // `kubectl kustomize`, then `op inject` when it holds op:// references), a directory of such
+  // directories, or a directory of *.sops.yaml files (each `sops decrypt`ed). Empty: none.
+  std::filesystem::path resources;
   std::filesystem::path crds_helmfile = "bootstrap/helmfile.d/00-crds.yaml";
   std::filesystem::path apps_helmfile = "bootstrap/helmfile.d/01-apps.yaml";
   std::filesystem::path cluster_kustomization = "kubernetes/flux/cluster/ks.yaml";
@@ -43,6 +55,7 @@ struct Tools {
   std::string helmfile = "helmfile";
   std::string helm = "helm";
   std::string sops = "sops";
+  std::string op = "op";       // 1Password CLI: `op inject` for op:// references
 };
 
 // Where one layout item came from: "fluxboot.yaml" (set there), "detected" (found on disk by
@@ -76,7 +89,7 @@ struct Config {
   Tools tools;
   std::string field_manager = "fluxboot";
   std::string kube_context_name = "main";         // --force-context-name for `talosctl kubeconfig`
-  int talos_parallelism = 4;                      // concurrent apply-config calls
+  int talos_parallelism = 16;                     // concurrent apply-config calls (all nodes of a home lab at once)
   std::map<std::string, std::chrono::milliseconds> stage_timeouts;  // stage name → deadline
   std::optional<std::vector<NodeSpec>> nodes;     // explicit inventory (fluxboot.yaml `nodes:`)
   std::string flux_namespace = "flux-system";

@@ -58,9 +58,19 @@ class Context {
   // becomes DeadlineError. Output in the message is redacted.
   process::Result run_checked(process::Command cmd, const std::string& what);
 
+  // A command whose stdout is secret (`op inject`, `sops decrypt`): its command line is reported,
+  // its output never is (neither on the display nor in the debug log). Returns stdout, or nullopt
+  // when the dry-run runner only recorded it (mutating commands); throws StageError (stderr tail,
+  // redacted) when it fails, DeadlineError on the stage deadline.
+  std::optional<std::string> run_secret_output(process::Command cmd, const std::string& what);
+
   // Absolute path of a configured tool (resolved by the pipeline's preflight).
   std::string tool(const std::string& name) const;
   std::map<std::string, std::string> resolved_tools;
+  // A tool only some repositories need (op for op:// references, sops for *.sops.yaml): resolved
+  // on first use; ToolMissingError naming the stage and `because` when absent (a warning in a
+  // dry run, which then plans it by name).
+  std::string require_tool(const std::string& name, const std::string& because);
 
   // Environment for every child (KUBECONFIG/TALOSCONFIG pinned to the resolved files).
   std::vector<std::pair<std::string, std::string>> child_env() const;
@@ -74,6 +84,8 @@ class Context {
   std::map<std::string, std::string> outputs;
 
  private:
+  // Deadline check, timeout capped at the stage's remaining time, child_env(), a default label.
+  void prepare_command(process::Command& cmd) const;
   std::optional<std::vector<NodeSpec>> inventory_;
 };
 

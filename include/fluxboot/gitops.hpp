@@ -24,6 +24,10 @@ Config load_config(const std::filesystem::path& root);
 void detect_layout(Config& config);
 // "a, b or c": the candidates detection tried for `key` (for "not found" messages).
 std::string layout_candidates(const Config& config, const std::string& key);
+// Whether a missing `item` is a finding (`fluxboot layout`, doctor): the node-inventory sources and
+// the talosconfig are alternatives, so are the two resources sources; a CRD helmfile detected as
+// absent is absent by design.
+bool layout_item_required(const Config& config, const LayoutItem& item);
 
 // Node inventory, in this order of precedence: config.nodes, talos/talconfig.yaml (talhelper),
 // the talosconfig's current context (nodes, else endpoints). Validates that every address is an
@@ -33,11 +37,30 @@ std::string layout_candidates(const Config& config, const std::string& key);
 // when they are also endpoints (else the first node is). docs/configuration.md has the details.
 std::vector<NodeSpec> load_inventory(const Config& config,
                                      const std::filesystem::path& talosconfig);
+// Machine-config templates under paths.talosTemplates (minijinja, rendered by the talos stage).
+struct MachineConfigTemplates {
+  std::filesystem::path dir;            // absolute
+  std::filesystem::path base;           // machineconfig.yaml.j2 or cluster.yaml.j2
+  std::filesystem::path controlplane;   // controlplane.yaml.j2, empty when absent
+  std::filesystem::path worker;         // worker.yaml.j2 or workers.yaml.j2, empty when absent
+  std::filesystem::path nodes_dir;      // <dir>/nodes
+  struct Node {
+    std::string name;                   // the patch's file name without .yaml.j2
+    std::filesystem::path patch;
+    bool control_plane = false;
+  };
+  std::vector<Node> nodes;              // sorted by name
+};
+// nullopt unless <talosTemplates>/nodes/ holds at least one *.yaml.j2 and a base template exists.
+// Never throws; never renders (roles are read from the <role>/ directory or the patch's text).
+std::optional<MachineConfigTemplates> find_machineconfig_templates(const Config& config);
+
 // Cluster name from talconfig.yaml clusterName (empty when unknown).
 std::string cluster_name(const Config& config);
 
 bool is_dns1123_label(const std::string& name);
 bool is_valid_host(const std::string& address);   // IPv4, IPv6 or RFC 1123 hostname
+bool is_ip_address(const std::string& address);   // IPv4 or IPv6 literal
 
 // One Namespace per directory under paths.apps, sorted by name: from <dir>/namespace.yaml's
 // `kind: Namespace` document when present (labels/annotations kept), else a bare Namespace.
@@ -71,5 +94,39 @@ std::string render_template(const std::string& text, const std::map<std::string,
 // Secret values found in a rendered manifest stream (Secret data/stringData values, decoded
 // and encoded), for the Redactor.
 std::vector<std::string> secret_values(const std::vector<YamlDocument>& docs);
+
+}  // namespace fluxboot::gitops
+
+#include "fluxboot/process.hpp"
+
+namespace fluxboot::gitops {
+
+// The age identity sops and the sops-age Secret use: $SOPS_AGE_KEY_FILE when set and non-empty,
+// else paths.ageKey. The one place this rule is written.
+struct AgeKey {
+  std::filesystem::path path;   // absolute
+  bool from_env = false;        // true: from SOPS_AGE_KEY_FILE
+};
+AgeKey age_key(const Config& config, const std::map<std::string, std::string>& env);
+
+// `sops decrypt FILE`, read-only, its output secret; SOPS_AGE_KEY_FILE is pinned to age_key()
+// when that file exists (sops itself would otherwise look only in ~/.config/sops/age).
+// The one place the sops invocation is written.
+process::Command sops_decrypt_command(const std::string& sops, const std::filesystem::path& file,
+                                      const Config& config,
+                                      const std::map<std::string, std::string>& env);
+
+// Where the bootstrap resources come from (docs/layouts.md "Bootstrap resources").
+struct ResourcesSource {
+  enum class Kind { None, Template, Kustomize, Sops } kind = Kind::None;
+  std::filesystem::path path;                 // the template, the directory (absolute)
+  std::vector<std::filesystem::path> items;   // Kustomize: directories to build, in order;
+                                              // Sops: the *.sops.yaml files, sorted
+  std::string describe() const;               // "kustomize bootstrap/resources" etc. (relative)
+  std::filesystem::path root;                 // for describe()
+};
+// paths.resourcesTemplate when that file exists, else paths.resources (a kustomization
+// directory, a directory of kustomization directories, or a directory of *.sops.yaml files).
+ResourcesSource resources_source(const Config& config);
 
 }  // namespace fluxboot::gitops

@@ -27,7 +27,26 @@ std::string Context::tool(const std::string& name) const {
   if (name == "helmfile") return config.tools.helmfile;
   if (name == "helm") return config.tools.helm;
   if (name == "sops") return config.tools.sops;
+  if (name == "op") return config.tools.op;
   return name;
+}
+
+std::string Context::require_tool(const std::string& name, const std::string& because) {
+  if (auto it = resolved_tools.find(name); it != resolved_tools.end()) return it->second;
+  const std::string configured = tool(name);
+  if (auto found = process::find_executable(configured)) {
+    resolved_tools[name] = found->string();
+    return found->string();
+  }
+  const std::string where = configured == name ? " on PATH" : " at " + configured;
+  if (dry_run()) {
+    reporter.warn(stage, fmt::format("{} not found{}; the plan shows it by name ({} needs it: {})", name,
+                                     where, stage, because));
+    return configured;
+  }
+  throw ToolMissingError(fmt::format("{} not found{} — needed by stage {} because {} (install it, or "
+                                     "set tools.{} in fluxboot.yaml)",
+                                     name, where, stage, because, name));
 }
 
 std::vector<std::pair<std::string, std::string>> Context::child_env() const {
@@ -37,7 +56,7 @@ std::vector<std::pair<std::string, std::string>> Context::child_env() const {
   return env;
 }
 
-process::Result Context::run(process::Command cmd) {
+void Context::prepare_command(process::Command& cmd) const {
   check_deadline(cmd.label.empty() ? "starting a command" : "starting " + cmd.label);
   Millis left = remaining();
   if (left != Millis::max() && (cmd.timeout.count() == 0 || cmd.timeout > left)) cmd.timeout = left;
@@ -46,6 +65,10 @@ process::Result Context::run(process::Command cmd) {
   cmd.env = std::move(env);
   if (cmd.label.empty() && !cmd.argv.empty())
     cmd.label = std::filesystem::path(cmd.argv[0]).filename().string();
+}
+
+process::Result Context::run(process::Command cmd) {
+  prepare_command(cmd);
 
   if (!(dry_run() && cmd.mutating)) reporter.command_started(stage, cmd);
   const std::string label = cmd.label;
@@ -73,6 +96,29 @@ process::Result Context::run_checked(process::Command cmd, const std::string& wh
                                  tail.empty() ? " (no output)" : ":\n" + tail));
   }
   return r;
+}
+
+std::optional<std::string> Context::run_secret_output(process::Command cmd, const std::string& what) {
+  prepare_command(cmd);
+  const std::string tool_name =
+      cmd.argv.empty() ? "command" : std::filesystem::path(cmd.argv[0]).filename().string();
+  if (!(dry_run() && cmd.mutating)) reporter.command_started(stage, cmd);
+  // No line callback: the output is secret and reaches neither the display nor the debug log.
+  process::Result r = runner.run(cmd);
+  if (r.dry_run) return std::nullopt;
+  if (r.cancelled) throw InterruptedError(process::pending_signal());
+  if (r.timed_out)
+    throw DeadlineError(fmt::format("{}: {} did not finish before the stage deadline", what, tool_name));
+  if (!r.ok()) {
+    // stderr only, redacted: stdout may hold part of the secret.
+    std::string err = r.err;
+    while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+    if (err.size() > 2000) err = "..." + err.substr(err.size() - 2000);
+    err = redactor.apply(err);
+    throw StageError(fmt::format("{}: {} exited {}{}", what, tool_name, r.exit_code,
+                                 err.empty() ? " (no output on stderr)" : ":\n" + err));
+  }
+  return r.out;
 }
 
 const std::vector<NodeSpec>& Context::inventory() {

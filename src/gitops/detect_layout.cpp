@@ -2,6 +2,7 @@
 // bootstrap helmfiles, the resources template and talhelper's talconfig.yaml in a handful of
 // well-known places (../docs/layouts.md); fluxboot.yaml overrides any of them. Detection only
 // looks at the file system: it never parses, never runs a tool and never throws.
+#include <algorithm>
 #include <array>
 #include <string>
 #include <system_error>
@@ -141,6 +142,36 @@ void detect_resources(Config& c) {
   r.present = is_file(c.root / r.value);
   c.paths.resources_template = r.value;
   c.layout.push_back(std::move(r));
+
+  // Without a template: a kustomization directory, or *.sops.yaml files, in a bootstrap directory.
+  LayoutItem d = item(c, "paths.resources", c.paths.resources);
+  if (d.origin != "fluxboot.yaml") {
+    d.value.clear();
+    if (!c.layout.back().present) {
+      for (const char* dir : kBootstrapDirs) {
+        for (const char* sub : {"resources", "kustomize", ""}) {
+          const std::string cand = rel(*sub ? fs::path(dir) / sub : fs::path(dir));
+          d.looked_for.push_back(*sub ? cand + "/kustomization.yaml" : cand + "/*.sops.yaml");
+          Config probe = c;
+          probe.paths.resources_template.clear();
+          probe.paths.resources = cand;
+          if (resources_source(probe).kind != ResourcesSource::Kind::None) {
+            d.value = cand;
+            d.origin = "detected";
+            break;
+          }
+        }
+        if (!d.value.empty()) break;
+      }
+    }
+  }
+  c.paths.resources = d.value;
+  {
+    Config probe = c;
+    probe.paths.resources_template.clear();
+    d.present = !d.value.empty() && resources_source(probe).kind != ResourcesSource::Kind::None;
+  }
+  c.layout.push_back(std::move(d));
 }
 
 void detect_talconfig(Config& c) {
@@ -157,11 +188,58 @@ void detect_talconfig(Config& c) {
   cc.present = is_dir(c.root / cc.value);
   c.paths.talconfig = t.value;
   c.paths.clusterconfig = cc.value;
-  // The talosconfig default follows the clusterconfig directory unless set.
-  if (!c.path_is_explicit("paths.talosconfig") && cc.origin == "detected")
-    c.paths.talosconfig = fs::path(cc.value) / "talosconfig";
   c.layout.push_back(std::move(t));
   c.layout.push_back(std::move(cc));
+}
+
+// Minijinja machine-config templates (machineconfig.yaml.j2 or cluster.yaml.j2 beside nodes/).
+void detect_talos_templates(Config& c) {
+  LayoutItem m = item(c, "paths.talosTemplates", c.paths.talos_templates);
+  if (m.origin != "fluxboot.yaml") {
+    for (const char* dir : {"talos", "kubernetes/talos"}) {
+      m.looked_for.push_back(rel(fs::path(dir) / "nodes"));
+      Config probe = c;
+      probe.paths.talos_templates = dir;
+      if (find_machineconfig_templates(probe)) {
+        m.value = dir;
+        m.origin = "detected";
+        break;
+      }
+    }
+  }
+  c.paths.talos_templates = m.value;
+  m.present = find_machineconfig_templates(c).has_value();
+  c.layout.push_back(std::move(m));
+}
+
+// The talosconfig: talhelper writes it into clusterconfig/; plain talosctl layouts keep it at the
+// root or beside the templates (git-ignored, TALOSCONFIG in .mise.toml). TALOSCONFIG and
+// --talosconfig still win (session.cpp).
+void detect_talosconfig(Config& c) {
+  LayoutItem t = item(c, "paths.talosconfig", c.paths.talosconfig);
+  if (t.origin != "fluxboot.yaml") {
+    const LayoutItem* cc = c.layout_item("paths.clusterconfig");
+    std::vector<std::string> candidates;
+    if (cc != nullptr && cc->origin == "detected") candidates.push_back(rel(fs::path(cc->value) / "talosconfig"));
+    candidates.push_back("talosconfig");
+    const LayoutItem* m = c.layout_item("paths.talosTemplates");
+    if (m != nullptr && m->origin == "detected") candidates.push_back(rel(fs::path(m->value) / "talosconfig"));
+    candidates.push_back(rel(c.paths.talosconfig));
+    for (const auto& cand : candidates) {
+      if (std::find(t.looked_for.begin(), t.looked_for.end(), cand) != t.looked_for.end()) continue;
+      t.looked_for.push_back(cand);
+      if (is_file(c.root / cand)) {
+        t.value = cand;
+        t.origin = "detected";
+        break;
+      }
+    }
+    // Nothing on disk yet (a fresh clone): where talhelper will write it, else the default.
+    if (t.origin != "detected" && cc != nullptr && cc->origin == "detected") t.value = candidates.front();
+  }
+  c.paths.talosconfig = t.value;
+  t.present = is_file(c.root / t.value);
+  c.layout.push_back(std::move(t));
 }
 
 void detect_apps_dir(Config& c) {
@@ -173,6 +251,25 @@ void detect_apps_dir(Config& c) {
 }
 
 }  // namespace
+
+// Items whose absence is a finding. The CRD helmfile may be absent by design: detection then
+// leaves its value empty and the crds stage has nothing to do.
+// talconfig.yaml is one inventory source among several (fluxboot.yaml nodes:, the talosconfig
+// context): its absence is reported, not failed; load_inventory says what it finally used.
+bool layout_item_required(const Config& c, const LayoutItem& i) {
+  // The resources come from the template or from paths.resources: one of them is needed.
+  if (i.key == "paths.resourcesTemplate" || i.key == "paths.resources") {
+    const LayoutItem* t = c.layout_item("paths.resourcesTemplate");
+    const LayoutItem* r = c.layout_item("paths.resources");
+    const bool any = (t != nullptr && t->present) || (r != nullptr && r->present);
+    if (any) return i.present;
+    return i.key == "paths.resourcesTemplate";
+  }
+  if (i.key == "paths.talconfig" || i.key == "paths.clusterconfig" ||
+      i.key == "paths.talosTemplates" || i.key == "paths.talosconfig")
+    return false;
+  return i.key != "paths.crdsHelmfile" || !i.value.empty();
+}
 
 std::string layout_candidates(const Config& config, const std::string& key) {
   const LayoutItem* i = config.layout_item(key);
@@ -189,6 +286,8 @@ void detect_layout(Config& config) {
   detect_helmfiles(config);
   detect_resources(config);
   detect_talconfig(config);
+  detect_talos_templates(config);
+  detect_talosconfig(config);
 }
 
 }  // namespace fluxboot::gitops

@@ -31,6 +31,11 @@ bool is_dns1123_label(const std::string& name) {
   return true;
 }
 
+bool is_ip_address(const std::string& address) {
+  unsigned char buf[16];
+  return ::inet_pton(AF_INET, address.c_str(), buf) == 1 || ::inet_pton(AF_INET6, address.c_str(), buf) == 1;
+}
+
 bool is_valid_host(const std::string& address) {
   if (address.empty() || address.size() > 253) return false;
   unsigned char buf[16];

@@ -1,6 +1,7 @@
 // The node inventory: which Talos nodes exist, which are control planes, and which machine config
 // file belongs to each. Sources, first match wins: fluxboot.yaml `nodes`, talhelper's
-// talconfig.yaml, the talosconfig's current context.
+// talconfig.yaml, minijinja machine-config templates (talos/nodes/*.yaml.j2), the talosconfig's
+// current context.
 #include <algorithm>
 #include <map>
 #include <set>
@@ -258,6 +259,27 @@ class InventoryBuilder {
     }
   }
 
+  // Minijinja machine-config templates: <dir>/machineconfig.yaml.j2 (or cluster.yaml.j2), an
+  // optional <role>.yaml.j2, and one patch per node under <dir>/nodes/ or <dir>/nodes/<role>/.
+  // The node is the patch's file name (an address, or a host name talosctl resolves); its role is
+  // the <role> directory, else the patch's `machine.type` (read from its text, unrendered).
+  void from_templates(const MachineConfigTemplates& t) {
+    source = show(t.nodes_dir);
+    missing_hint.clear();
+    for (const auto& n : t.nodes) {
+      NodeSpec node;
+      node.origin = show(n.patch);
+      node.address = n.name;
+      if (!is_ip_address(n.name)) node.hostname = n.name;
+      node.control_plane = n.control_plane;
+      node.config_templates.push_back(t.base);
+      const fs::path& role = n.control_plane ? t.controlplane : t.worker;
+      if (!role.empty()) node.config_templates.push_back(role);
+      node.config_templates.push_back(n.patch);
+      nodes.push_back(std::move(node));
+    }
+  }
+
   void validate() {
     if (nodes.empty()) {
       if (problems.empty()) problems.add(fmt::format("{}: no Talos nodes in the inventory", source));
@@ -318,12 +340,15 @@ std::vector<NodeSpec> load_inventory(const Config& config, const fs::path& talos
     b.from_config(*config.nodes);
   } else if (auto t = read_talconfig(config)) {
     b.from_talconfig(*t);
+  } else if (auto m = find_machineconfig_templates(config)) {
+    b.from_templates(*m);
   } else {
     std::error_code ec;
     if (talosconfig.empty() || !fs::exists(talosconfig, ec)) {
       throw InputError(fmt::format(
-          "no node inventory: fluxboot.yaml has no `nodes`, {} does not exist and {}",
-          b.show(config.abs(config.paths.talconfig)),
+          "no node inventory: fluxboot.yaml has no `nodes`, {} does not exist, {} holds no "
+          "machine-config templates (machineconfig.yaml.j2 and nodes/*.yaml.j2) and {}",
+          b.show(config.abs(config.paths.talconfig)), b.show(config.abs(config.paths.talos_templates)),
           talosconfig.empty() ? std::string("no talosconfig was found")
                               : fmt::format("talosconfig {} does not exist", b.show(talosconfig))));
     }

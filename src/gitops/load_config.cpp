@@ -101,7 +101,7 @@ class ConfigReader {
     static const std::vector<std::string> known = {
         "apps",      "talconfig", "clusterconfig", "resourcesTemplate", "crdsHelmfile",
         "appsHelmfile", "clusterKustomization", "ageKey", "helmrelease", "kubeconfig",
-        "talosconfig"};
+        "talosconfig", "talosTemplates", "resources"};
     const std::map<std::string, fs::path*> targets = {
         {"apps", &p.apps},
         {"talconfig", &p.talconfig},
@@ -112,7 +112,9 @@ class ConfigReader {
         {"clusterKustomization", &p.cluster_kustomization},
         {"ageKey", &p.age_key},
         {"kubeconfig", &p.kubeconfig},
-        {"talosconfig", &p.talosconfig}};
+        {"talosconfig", &p.talosconfig},
+        {"talosTemplates", &p.talos_templates},
+        {"resources", &p.resources}};
     each_key(n, "paths", known, [&](const std::string& key, const YAML::Node& v) {
       const std::string what = "paths." + key;
       if (key == "helmrelease") {
@@ -144,12 +146,13 @@ class ConfigReader {
 
   void read_tools(const YAML::Node& n, Tools& t) {
     static const std::vector<std::string> known = {"talosctl", "kubectl", "helmfile", "helm",
-                                                   "sops"};
+                                                   "sops", "op"};
     const std::map<std::string, std::string*> targets = {{"talosctl", &t.talosctl},
                                                          {"kubectl", &t.kubectl},
                                                          {"helmfile", &t.helmfile},
                                                          {"helm", &t.helm},
-                                                         {"sops", &t.sops}};
+                                                         {"sops", &t.sops},
+                                                         {"op", &t.op}};
     each_key(n, "tools", known, [&](const std::string& key, const YAML::Node& v) {
       auto s = string(v, "tools." + key);
       if (!s) return;

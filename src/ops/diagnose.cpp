@@ -110,8 +110,7 @@ fs::path default_bundle_path(const fs::path& dir) {
 void register_local_secrets(Context& ctx) {
   const Config& c = ctx.config;
   auto env = ctx.options.env;
-  auto key_env = env.find("SOPS_AGE_KEY_FILE");
-  fs::path key = key_env != env.end() && !key_env->second.empty() ? fs::path(key_env->second) : c.abs(c.paths.age_key);
+  fs::path key = gitops::age_key(c, env).path;
   std::error_code ec;
   if (fs::is_regular_file(key, ec)) {
     std::string content = slurp(key);

@@ -144,11 +144,7 @@ const std::optional<HelmfileState>& DoctorRun::state(bool apps) {
     states_read_[i] = true;
     const auto& c = ctx.config;
     const fs::path& file = apps ? c.paths.apps_helmfile : c.paths.crds_helmfile;
-    if (file.empty()) {
-      state_errors_[i] = "this repository has no CRD helmfile (looked for " +
-                         gitops::layout_candidates(c, "paths.crdsHelmfile") + ")";
-      return states_[i];
-    }
+    if (file.empty()) return states_[i];  // no CRD helmfile by design: nothing to read, no error
     try {
       states_[i] = read_helmfile_state(c.abs(file));
     } catch (const std::exception& e) {
@@ -174,13 +170,8 @@ std::vector<ReleaseInfo>& DoctorRun::releases() {
   if (!tool("sops").path.empty()) {
     vo.decrypt = [this, key](const fs::path& file) {
       decrypted_.insert(file);
-      process::Command cmd;
-      cmd.argv = {tool("sops").path, "decrypt", file.string()};
-      cmd.mutating = false;
+      auto cmd = gitops::sops_decrypt_command(tool("sops").path, file, ctx.config, ctx.options.env);
       cmd.timeout = options.tool_timeout;
-      std::error_code ec;
-      if (ctx.options.env.count("SOPS_AGE_KEY_FILE") == 0 && fs::is_regular_file(key, ec))
-        cmd.env.emplace_back("SOPS_AGE_KEY_FILE", key.string());
       auto r = ctx.runner.run(cmd);
       if (!r.ok()) throw InputError(fmt::format("{}: sops decrypt failed: {}", rel(file), r.tail(3)));
       return r.out;
@@ -250,14 +241,45 @@ const std::vector<NodeSpec>* DoctorRun::inventory(std::string* error) {
 const std::vector<gitops::YamlDocument>* DoctorRun::resources(std::string* error) {
   if (!resources_read_) {
     resources_read_ = true;
-    fs::path tmpl = ctx.config.abs(ctx.config.paths.resources_template);
+    const auto src = gitops::resources_source(ctx.config);
     try {
-      std::error_code ec;
-      if (!fs::is_regular_file(tmpl, ec)) throw InputError(rel(tmpl) + ": not found");
-      auto rendered = gitops::render_template(slurp(tmpl), ctx.options.env, rel(tmpl));
-      resources_ = gitops::split_documents(rendered, rel(tmpl) + " (rendered)");
+      using Kind = gitops::ResourcesSource::Kind;
+      if (src.kind == Kind::None)
+        throw InputError(fmt::format("no bootstrap resources (looked for {} and {})",
+                                     gitops::layout_candidates(ctx.config, "paths.resourcesTemplate"),
+                                     gitops::layout_candidates(ctx.config, "paths.resources")));
+      if (src.kind == Kind::Template) {
+        auto rendered = gitops::render_template(slurp(src.path), ctx.options.env, rel(src.path));
+        resources_ = gitops::split_documents(rendered, rel(src.path) + " (rendered)");
+      } else {
+        resources_.emplace();
+        for (const auto& item : src.items) {
+          process::Command cmd;
+          if (src.kind == Kind::Kustomize) {
+            // A local build (no cluster); op:// references stay references: nothing secret is read.
+            cmd.argv = {tool("kubectl").path.empty() ? ctx.config.tools.kubectl : tool("kubectl").path,
+                        "kustomize", item.string()};
+            cmd.mutating = false;
+          } else {
+            if (tool("sops").path.empty()) throw InputError("sops is not installed: the *.sops.yaml resources cannot be read");
+            cmd = gitops::sops_decrypt_command(tool("sops").path, item, ctx.config, ctx.options.env);
+            decrypted_.insert(item);
+          }
+          cmd.timeout = options.tool_timeout;
+          auto r = ctx.runner.run(cmd);  // output never logged (sops plaintext)
+          if (!r.ok())
+            throw InputError(fmt::format("{}: {} failed: {}", rel(item), src.kind == Kind::Kustomize ? "kubectl kustomize" : "sops decrypt",
+                                         ctx.redactor.apply(r.err.substr(r.err.size() > 1500 ? r.err.size() - 1500 : 0))));
+          std::string text = r.out;
+          if (src.kind == Kind::Kustomize && (text.find("{{") != std::string::npos || text.find("{%") != std::string::npos))
+            text = gitops::render_template(text, ctx.options.env, rel(item) + " (kustomize output)");
+          auto docs = gitops::split_documents(text, rel(item));
+          resources_->insert(resources_->end(), docs.begin(), docs.end());
+        }
+      }
       for (const auto& s : gitops::secret_values(*resources_)) ctx.redactor.add(s);
     } catch (const std::exception& e) {
+      resources_.reset();
       resources_error_ = e.what();
     }
   }
@@ -265,11 +287,7 @@ const std::vector<gitops::YamlDocument>* DoctorRun::resources(std::string* error
   return resources_ ? &*resources_ : nullptr;
 }
 
-fs::path DoctorRun::age_key_path() const {
-  auto it = ctx.options.env.find("SOPS_AGE_KEY_FILE");
-  if (it != ctx.options.env.end() && !it->second.empty()) return it->second;
-  return ctx.config.abs(ctx.config.paths.age_key);
-}
+fs::path DoctorRun::age_key_path() const { return gitops::age_key(ctx.config, ctx.options.env).path; }
 
 std::vector<fs::path> DoctorRun::sops_files() {
   if (sops_files_) return *sops_files_;

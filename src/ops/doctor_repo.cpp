@@ -54,24 +54,16 @@ std::string url_scheme(const std::string& url) {
 void check_layout(DoctorRun& run) {
   const Config& c = run.ctx.config;
   Check& k = run.add("layout", "repository layout");
-  struct Need {
-    fs::path path;
-    const char* key;
-    bool dir;
-  };
-  const Need needs[] = {{c.paths.apps, "paths.apps", true},
-                        {c.paths.clusterconfig, "paths.clusterconfig", true},
-                        {c.paths.resources_template, "paths.resourcesTemplate", false},
-                        {c.paths.crds_helmfile, "paths.crdsHelmfile", false},
-                        {c.paths.apps_helmfile, "paths.appsHelmfile", false},
-                        {c.paths.cluster_kustomization, "paths.clusterKustomization", false}};
   std::error_code ec;
-  for (const auto& n : needs) {
-    if (n.path.empty()) continue;  // detected as absent by design (a layout with no CRD helmfile)
-    fs::path p = c.abs(n.path);
-    bool ok = n.dir ? fs::is_directory(p, ec) : fs::is_regular_file(p, ec);
-    if (!ok) k.details.push_back(fmt::format("{} ({}): {}", run.rel(p), n.key, fs::exists(p, ec) ? (n.dir ? "not a directory" : "not a file") : "missing"));
+  // The same rule as `fluxboot layout`: what the stages need, with alternatives counted once.
+  for (const auto& i : c.layout) {
+    // Looked at again now: the repository may have changed since the layout was detected.
+    if (!gitops::layout_item_required(c, i) || (i.present && fs::exists(c.abs(i.value), ec))) continue;
+    k.details.push_back(fmt::format("{} ({}): missing; looked for {}", i.value.empty() ? "(none)" : i.value, i.key,
+                                    gitops::layout_candidates(c, i.key)));
   }
+  if (fs::path ks = c.abs(c.paths.cluster_kustomization); !fs::is_regular_file(ks, ec))
+    k.details.push_back(fmt::format("{} (paths.clusterKustomization): missing", run.rel(ks)));
   if (fs::is_directory(c.abs(c.paths.apps), ec)) {
     size_t dirs = 0;
     for (const auto& e : fs::directory_iterator(c.abs(c.paths.apps), ec)) dirs += e.is_directory(ec) ? 1 : 0;
@@ -81,8 +73,8 @@ void check_layout(DoctorRun& run) {
     fail(k, plural(k.details.size(), "missing path"),
          "create them, or point the paths.* keys in fluxboot.yaml at where they are");
   else
-    k.summary = fmt::format("{}, {}, {} and the helmfile states are in place", run.rel(c.abs(c.paths.apps)),
-                            run.rel(c.abs(c.paths.clusterconfig)), run.rel(c.abs(c.paths.resources_template)));
+    k.summary = fmt::format("{}, {}, the helmfile states and the cluster Kustomization are in place",
+                            run.rel(c.abs(c.paths.apps)), gitops::resources_source(c).describe());
 }
 
 void check_yaml(DoctorRun& run) {
@@ -139,33 +131,44 @@ void check_inventory(DoctorRun& run) {
   std::string list;
   for (const auto& n : *nodes) {
     cps += n.control_plane ? 1 : 0;
-    list += fmt::format("{}{} ({}{})", list.empty() ? "" : ", ", n.hostname.empty() ? n.address : n.hostname,
-                        n.address, n.control_plane ? ", control plane" : "");
+    std::string extra = n.hostname.empty() || n.hostname == n.address ? "" : n.address;
+    if (n.control_plane) extra += extra.empty() ? "control plane" : ", control plane";
+    list += fmt::format("{}{}{}", list.empty() ? "" : ", ", n.hostname.empty() ? n.address : n.hostname,
+                        extra.empty() ? "" : " (" + extra + ")");
   }
+  std::string from = nodes->empty() ? "?" : nodes->front().origin.substr(0, nodes->front().origin.find(':'));
+  if (!nodes->empty() && !nodes->front().config_templates.empty())
+    from = fs::path(from).parent_path().generic_string() + " (machine-config templates)";
   if (cps == 0) {
     fail(k, fmt::format("{}, none of them a control plane", plural(nodes->size(), "node")),
          "mark the control-plane nodes (controlPlane: true)");
     return;
   }
-  k.summary = fmt::format("{} from {}: {}", plural(nodes->size(), "node"),
-                          nodes->empty() ? "?" : nodes->front().origin.substr(0, nodes->front().origin.find(':')), list);
+  k.summary = fmt::format("{} from {}: {}", plural(nodes->size(), "node"), from, list);
 }
 
 void check_resources(DoctorRun& run) {
   const Config& c = run.ctx.config;
-  Check& k = run.add("resources", "bootstrap resources template");
+  Check& k = run.add("resources", "bootstrap resources");
   std::string error;
+  const auto src = gitops::resources_source(c);
   const auto* docs = run.resources(&error);
   if (docs == nullptr) {
-    fail(k, fmt::format("{} does not render", run.rel(c.abs(c.paths.resources_template))),
-         "export the variables it needs (ENV.*), or give them a default(...) in the template");
+    if (src.kind == gitops::ResourcesSource::Kind::Template)
+      fail(k, fmt::format("{} does not render", run.rel(src.path)),
+           "export the variables it needs (ENV.*), or give them a default(...) in the template");
+    else if (src.kind == gitops::ResourcesSource::Kind::None)
+      fail(k, "no bootstrap resources found", "set paths.resourcesTemplate or paths.resources in fluxboot.yaml");
+    else
+      fail(k, fmt::format("{} cannot be read", src.describe()),
+           "run the command named below by hand to see the whole error");
     k.details.push_back(error);
     return;
   }
   std::vector<std::string> objects;
   for (const auto& d : *docs) {
     try {
-      values::parse_yaml(d.text, values::Dialect::GoYamlV3, fmt::format("{} (rendered):{}", run.rel(c.abs(c.paths.resources_template)), d.line));
+      values::parse_yaml(d.text, values::Dialect::GoYamlV3, fmt::format("{}:{}", src.describe(), d.line));
     } catch (const std::exception& e) {
       k.details.push_back(e.what());
     }
@@ -177,7 +180,7 @@ void check_resources(DoctorRun& run) {
   }
   std::string list;
   for (const auto& o : objects) list += (list.empty() ? "" : ", ") + o;
-  k.summary = fmt::format("renders {}{}", plural(objects.size(), "object"), list.empty() ? "" : ": " + list);
+  k.summary = fmt::format("{}: {}{}", src.describe(), plural(objects.size(), "object"), list.empty() ? "" : ": " + list);
 }
 
 void check_releases(DoctorRun& run) {
@@ -302,16 +305,31 @@ void check_talos_cni(DoctorRun& run) {
     if (!n.control_plane) continue;  // the cluster settings take effect from the control plane
     ++checked;
     json cluster;
+    // A machine config file, or the node's templates rendered (op:// references left as they
+    // are: nothing secret is read) and their `cluster` maps merged in order, as talosctl patches.
+    std::vector<fs::path> parts = n.config_templates;
+    if (parts.empty()) parts.push_back(n.config_file);
     try {
-      for (const auto& d : gitops::split_documents(slurp(n.config_file), run.rel(n.config_file))) {
-        auto j = values::parse_yaml(d.text, values::Dialect::GoYamlV3, run.rel(n.config_file));
-        if (j.is_object() && j.contains("cluster")) cluster = j["cluster"];
+      for (const auto& part : parts) {
+        std::string text = slurp(part);
+        if (!n.config_templates.empty()) {
+          auto env = run.ctx.options.env;
+          if (n.control_plane) env["IS_CONTROLPLANE"] = "true";
+          text = gitops::render_template(text, env, run.rel(part));
+        }
+        for (const auto& d : gitops::split_documents(text, run.rel(part))) {
+          auto j = values::parse_yaml(d.text, values::Dialect::GoYamlV3, run.rel(part));
+          if (j.is_object() && j.contains("cluster") && !j.contains("kind")) {
+            if (cluster.is_null()) cluster = json::object();
+            cluster.merge_patch(j["cluster"]);
+          }
+        }
       }
     } catch (const std::exception& e) {
       k.details.push_back(e.what());
       continue;
     }
-    const std::string file = run.rel(n.config_file);
+    const std::string file = n.config_templates.empty() ? run.rel(n.config_file) : n.origin;
     if (cilium != nullptr) {
       const json* cni = at(cluster, {"network", "cni", "name"});
       std::string name = cni && cni->is_string() ? cni->get<std::string>() : "";
@@ -331,8 +349,11 @@ void check_talos_cni(DoctorRun& run) {
   }
   if (!k.details.empty())
     fail(k, plural(k.details.size(), "setting") + " would clash with the apps stage",
-         "in talconfig.yaml set cniConfig.name: none and patch cluster.proxy.disabled/cluster.coreDNS.disabled: true, "
-         "then regenerate (talhelper genconfig)");
+         nodes->front().config_templates.empty()
+             ? "in talconfig.yaml set cniConfig.name: none and patch cluster.proxy.disabled/cluster.coreDNS.disabled: true, "
+               "then regenerate (talhelper genconfig)"
+             : "in the machine-config templates set cluster.network.cni.name: none, cluster.proxy.disabled: true and "
+               "cluster.coreDNS.disabled: true");
   else
     k.summary = fmt::format("{}: built-in CNI{}{} disabled", plural(checked, "control-plane config"),
                             proxy_needed ? ", kube-proxy" : "", coredns ? ", CoreDNS" : "");
@@ -431,7 +452,7 @@ void check_age_key(DoctorRun& run) {
   const Config& c = run.ctx.config;
   Check& k = run.add("age-key", "age key");
   fs::path key = run.age_key_path();
-  const bool from_env = run.ctx.options.env.count("SOPS_AGE_KEY_FILE") != 0 && !run.ctx.options.env.at("SOPS_AGE_KEY_FILE").empty();
+  const bool from_env = gitops::age_key(c, run.ctx.options.env).from_env;
   const std::string where = run.rel(key) + (from_env ? " (SOPS_AGE_KEY_FILE)" : "");
   bool decryption = false;
   try {
@@ -491,10 +512,7 @@ void check_sops_decrypt(DoctorRun& run) {
     return;
   }
   for (const auto& f : files) {
-    process::Command cmd;
-    cmd.argv = {sops.path, "decrypt", f.string()};
-    cmd.env = {{"SOPS_AGE_KEY_FILE", key.string()}};
-    cmd.mutating = false;
+    auto cmd = gitops::sops_decrypt_command(sops.path, f, run.ctx.config, run.ctx.options.env);
     cmd.timeout = run.options.tool_timeout;
     // The plaintext stays in this Result and is dropped: never logged, never printed.
     auto r = run.ctx.runner.run(cmd);

@@ -10,13 +10,41 @@ namespace fluxboot::ops {
 
 namespace {
 
-// Items whose absence is a finding. The CRD helmfile may be absent by design: detection then
-// leaves its value empty and the crds stage has nothing to do.
-// talconfig.yaml is one inventory source among several (fluxboot.yaml nodes:, the talosconfig
-// context): its absence is reported, not failed; load_inventory says what it finally used.
-bool required(const LayoutItem& i) {
-  if (i.key == "paths.talconfig" || i.key == "paths.clusterconfig") return false;
-  return i.key != "paths.crdsHelmfile" || !i.value.empty();
+// Where the node inventory comes from, in load_inventory's order of precedence, and how many
+// nodes it lists (or why it cannot be read), without running any tool.
+struct InventorySource {
+  std::string source;  // "fluxboot.yaml nodes", "talconfig", "templates", "talosconfig", "none"
+  std::string file;
+  std::string detail;  // "3 nodes (1 control plane)" or the error
+  bool ok = false;
+};
+
+InventorySource inventory_source(const Session& session) {
+  const Config& c = session.config;
+  InventorySource s;
+  auto present = [&](const char* key) {
+    const LayoutItem* i = c.layout_item(key);
+    return i != nullptr && i->present;
+  };
+  if (c.nodes) s = {"fluxboot.yaml nodes", c.file ? c.file->filename().string() : "fluxboot.yaml", "", false};
+  else if (present("paths.talconfig")) s = {"talconfig", c.paths.talconfig.generic_string(), "", false};
+  else if (present("paths.talosTemplates")) s = {"templates", (c.paths.talos_templates / "nodes").generic_string(), "", false};
+  else if (!session.options.talosconfig.empty() && std::filesystem::exists(session.options.talosconfig))
+    s = {"talosconfig", session.options.talosconfig.string(), "", false};
+  else
+    return {"none", "", "no node inventory found (fluxboot.yaml nodes:, talconfig.yaml, "
+                        "nodes/*.yaml.j2 templates or a talosconfig)", false};
+  try {
+    auto nodes = gitops::load_inventory(c, session.options.talosconfig);
+    size_t cp = 0;
+    for (const auto& n : nodes) cp += n.control_plane ? 1 : 0;
+    s.detail = fmt::format("{} node{} ({} control plane{})", nodes.size(), nodes.size() == 1 ? "" : "s",
+                           cp, cp == 1 ? "" : "s");
+    s.ok = true;
+  } catch (const Error& e) {
+    s.detail = e.what();
+  }
+  return s;
 }
 
 }  // namespace
@@ -24,7 +52,11 @@ bool required(const LayoutItem& i) {
 int run_layout(Session& session, const LayoutOptions& options, std::FILE* out) {
   const Config& c = session.config;
   int missing = 0;
-  for (const auto& i : c.layout) missing += (required(i) && !i.present) ? 1 : 0;
+  for (const auto& i : c.layout) missing += (gitops::layout_item_required(c, i) && !i.present) ? 1 : 0;
+  const InventorySource inv = inventory_source(session);
+  // The inventory is only needed by the talos..wait stages; an unreadable one is reported but
+  // not counted unless it is missing altogether (every bootstrap needs nodes).
+  if (inv.source == "none") ++missing;
 
   if (options.output == "json") {
     nlohmann::json items = nlohmann::json::array();
@@ -37,6 +69,10 @@ int run_layout(Session& session, const LayoutOptions& options, std::FILE* out) {
     nlohmann::json doc = {{"root", c.root.string()},
                           {"config", c.file ? nlohmann::json(c.file->string()) : nlohmann::json(nullptr)},
                           {"items", items},
+                          {"inventory", {{"source", inv.source},
+                                         {"file", inv.file.empty() ? nlohmann::json(nullptr) : nlohmann::json(inv.file)},
+                                         {"detail", inv.detail},
+                                         {"ok", inv.ok}}},
                           {"missing", missing}};
     fmt::print(out, "{}\n", doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
     return missing == 0 ? 0 : static_cast<int>(ExitCode::InvalidInput);
@@ -45,19 +81,28 @@ int run_layout(Session& session, const LayoutOptions& options, std::FILE* out) {
   fmt::print(out, "repository  {}\n", c.root.string());
   fmt::print(out, "settings    {}\n\n", c.file ? c.file->filename().string() : "none (fluxboot.yaml absent: all detected)");
   for (const auto& i : c.layout) {
-    std::string mark = !required(i) ? "-" : i.present ? "✓" : "✗";
+    std::string mark = !gitops::layout_item_required(c, i) ? "-" : i.present ? "✓" : "✗";
     std::string value = i.value.empty() ? "(none)" : i.value;
     fmt::print(out, "{} {:<28} {:<48} {}\n", mark, i.key, value, i.origin);
-    if (!required(i) && !i.value.empty() && !i.present)
-      fmt::print(out, "    not found (looked for {}); nodes then come from fluxboot.yaml nodes: or the "
-                      "talosconfig context\n", gitops::layout_candidates(c, i.key));
-    else if (!i.value.empty() && !i.present)
-      fmt::print(out, "    missing; looked for {}; set {} in fluxboot.yaml\n",
-                 gitops::layout_candidates(c, i.key), i.key);
-    else if (i.value.empty())
-      fmt::print(out, "    not in this repository (looked for {}): the stage that reads it has nothing to do\n",
-                 gitops::layout_candidates(c, i.key));
+    const std::string looked = gitops::layout_candidates(c, i.key);
+    const bool inventory_item = i.key == "paths.talconfig" || i.key == "paths.clusterconfig" ||
+                                i.key == "paths.talosTemplates";
+    if (i.present) continue;
+    if (inventory_item)
+      fmt::print(out, "    not found (looked for {}): one node-inventory source among several, see nodes below\n", looked);
+    else if (i.key == "paths.talosconfig")
+      fmt::print(out, "    not there yet (looked for {}): --talosconfig or TALOSCONFIG point elsewhere; "
+                      "talosctl gen config or talhelper genconfig writes it\n", looked);
+    else if (i.key == "paths.resourcesTemplate" || i.key == "paths.resources")
+      fmt::print(out, "    not used: the resources come from the other source\n");
+    else if (!i.value.empty())
+      fmt::print(out, "    missing; looked for {}; set {} in fluxboot.yaml\n", looked, i.key);
+    else
+      fmt::print(out, "    not in this repository (looked for {}): the stage that reads it has nothing to do\n", looked);
   }
+  fmt::print(out, "{} {:<28} {:<48} {}\n", inv.ok ? "✓" : "✗", "nodes", inv.file.empty() ? "(none)" : inv.file,
+             inv.source);
+  fmt::print(out, "    {}\n", inv.detail);
   if (missing > 0)
     fmt::print(out, "\n{} item{} not found\n", missing, missing == 1 ? "" : "s");
   return missing == 0 ? 0 : static_cast<int>(ExitCode::InvalidInput);

@@ -225,9 +225,7 @@ StageInputs stage_inputs(Context& ctx, std::string_view stage) {
       auto it = ctx.options.env.find(name);
       h.add("env " + name, it == ctx.options.env.end() ? "<unset>" : "=" + it->second);
     }
-    auto key_env = ctx.options.env.find("SOPS_AGE_KEY_FILE");
-    h.file(key_env != ctx.options.env.end() && !key_env->second.empty() ? fs::path(key_env->second)
-                                                                        : c.abs(c.paths.age_key));
+    h.file(gitops::age_key(c, ctx.options.env).path);
     h.setting("fluxNamespace", c.flux_namespace);
     h.setting("fieldManager", c.field_manager);
     cluster_target(h, ctx);

@@ -19,5 +19,7 @@ int serve_command(const std::vector<std::string>& args);
 
 int talosctl_main(const std::string& argv0, const std::vector<std::string>& args);
 int helmfile_main(const std::string& argv0, const std::vector<std::string>& args);
+// The fake sops (`sops decrypt FILE`) and op (`op inject`), by name.
+int secret_tool_main(const std::string& name, const std::vector<std::string>& args);
 
 }  // namespace fluxboot::sim

@@ -125,7 +125,7 @@ HelmfileRelease read_release(const json& r, const std::filesystem::path& dir, co
 
 }  // namespace
 
-HelmfileState parse_helmfile_state(const std::string& text, const std::filesystem::path& file) {
+HelmfileState parse_helmfile_state(const std::string& text, const std::filesystem::path& file, int base_depth) {
   HelmfileState state;
   state.file = file;
   state.dir = file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path();
@@ -144,9 +144,34 @@ HelmfileState parse_helmfile_state(const std::string& text, const std::filesyste
       problems.add(fmt::format("{}: every document must be a mapping", file.string()));
       continue;
     }
-    for (const char* unsupported : {"helmfiles", "bases"})
-      if (doc.contains(unsupported))
-        problems.add(fmt::format("{}: fake helmfile does not support `{}`", file.string(), unsupported));
+    if (doc.contains("helmfiles"))
+      problems.add(fmt::format("{}: fake helmfile does not support `helmfiles`", file.string()));
+    // bases: layered first (helmDefaults, then releases appended), paths relative to this file.
+    if (doc.contains("bases")) {
+      if (!doc["bases"].is_array()) {
+        problems.add("bases: expected a list of file names");
+      } else if (base_depth >= 8) {
+        problems.add(fmt::format("{}: bases nested deeper than 8 levels (a cycle?)", file.string()));
+      } else {
+        for (const auto& b : doc["bases"]) {
+          if (!b.is_string()) {
+            problems.add("bases: expected a list of file names");
+            continue;
+          }
+          const std::filesystem::path base = state.dir / b.get<std::string>();
+          std::ifstream in(base, std::ios::binary);
+          if (!in) {
+            problems.add(fmt::format("{}: base {} not found", file.string(), base.string()));
+            continue;
+          }
+          std::stringstream ss;
+          ss << in.rdbuf();
+          HelmfileState layered = parse_helmfile_state(ss.str(), base, base_depth + 1);
+          state.defaults = layered.defaults;
+          state.releases.insert(state.releases.end(), layered.releases.begin(), layered.releases.end());
+        }
+      }
+    }
     if (doc.contains("helmDefaults")) read_settings(doc["helmDefaults"], state.defaults, "helmDefaults", problems);
     if (doc.contains("releases")) {
       if (!doc["releases"].is_array()) {

@@ -55,7 +55,8 @@ struct HelmfileState {
 
 // Parses the state file text (documents separated by --- are merged: releases appended,
 // helmDefaults overridden key by key). Throws fluxboot::InputError listing every problem.
-HelmfileState parse_helmfile_state(const std::string& text, const std::filesystem::path& file);
+// `bases:` are read and layered first; base_depth bounds their nesting.
+HelmfileState parse_helmfile_state(const std::string& text, const std::filesystem::path& file, int base_depth = 0);
 HelmfileState load_helmfile_state(const std::filesystem::path& file);
 
 // Releases in `needs` order: every release after the ones it needs, otherwise in file order.

@@ -44,7 +44,7 @@ Usage:
   fluxboot-sim scenario --dir DIR --file FILE     replace the running cluster's scenario
   fluxboot-sim version
 
-Started as `talosctl` or `helmfile` (DIR/bin symlinks) it answers as the fake of that tool.
+Started as `talosctl`, `helmfile`, `sops` or `op` (DIR/bin symlinks) it answers as the fake of that tool.
 See docs/simulated-cluster.md.
 )";
 
@@ -174,6 +174,8 @@ int up_command(const std::vector<std::string>& args) {
   fs::path self = self_executable();
   replace_symlink(self, dir.bin() / "talosctl");
   replace_symlink(self, dir.bin() / "helmfile");
+  replace_symlink(self, dir.bin() / "sops");
+  replace_symlink(self, dir.bin() / "op");
   replace_symlink(self, dir.bin() / "fluxboot-sim");
   replace_symlink(kubectl, dir.bin() / "kubectl");
   replace_symlink(helm, dir.bin() / "helm");
@@ -380,6 +382,7 @@ int multicall_main(int argc, char** argv) {
   try {
     if (base == "talosctl") return talosctl_main(argv0, args);
     if (base == "helmfile") return helmfile_main(argv0, args);
+    if (base == "sops" || base == "op") return secret_tool_main(base, args);
     return sim_main(args);
   } catch (const UsageError& e) {
     std::cerr << "fluxboot-sim: " << e.what() << "\n";

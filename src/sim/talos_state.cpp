@@ -62,6 +62,10 @@ MachineConfig parse_machine_config(const std::string& text) {
   if (machine.contains("network") && machine["network"].is_object() &&
       machine["network"].contains("hostname") && machine["network"]["hostname"].is_string())
     mc.hostname = machine["network"]["hostname"].get<std::string>();
+  // Talos 1.12+: the host name in its own document.
+  for (const auto& d : docs)
+    if (d.is_object() && d.value("kind", "") == "HostnameConfig" && d.contains("hostname") && d["hostname"].is_string())
+      mc.hostname = d["hostname"].get<std::string>();
   if (v1->contains("cluster") && (*v1)["cluster"].is_object())
     mc.cluster_name = (*v1)["cluster"].value("clusterName", "");
   if (machine.contains("kubelet") && machine["kubelet"].is_object())

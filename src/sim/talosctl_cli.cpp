@@ -68,6 +68,11 @@ TalosctlArgs parse_talosctl_args(const std::vector<std::string>& args) {
   } else if (cmd == "version") {
     spec.booleans = {"client", "short", "insecure", "json"};
     spec.short_alias.insert({"i", "insecure"});
+  } else if (cmd == "machineconfig" || cmd == "mc") {
+    cmd = "machineconfig";
+    spec.with_value.insert({"patch", "output"});
+    spec.repeatable.insert("patch");
+    spec.short_alias.insert({{"p", "patch"}, {"o", "output"}});
   } else if (cmd == "config") {
     spec.with_value.insert("output");
     spec.short_alias.insert({"o", "output"});
@@ -81,6 +86,14 @@ TalosctlArgs parse_talosctl_args(const std::vector<std::string>& args) {
   out.talosconfig = f.get("talosconfig");
   out.context = f.get("context");
   out.positional = f.positional;
+  if (cmd == "machineconfig") {
+    if (out.positional.size() != 2 || out.positional[0] != "patch")
+      throw UsageError("the fake talosctl supports only `talosctl machineconfig patch FILE --patch @PATCH... [--output FILE]`");
+    out.command = "machineconfig patch";
+    out.positional.erase(out.positional.begin());
+    out.patches = split_commas(f.get("patch"));
+    out.output = f.get("output");
+  }
   if (cmd == "config") {
     if (out.positional.empty() || out.positional[0] != "info")
       throw UsageError("the fake talosctl supports only `talosctl config info`");
@@ -99,7 +112,8 @@ TalosctlArgs parse_talosctl_args(const std::vector<std::string>& args) {
   out.short_output = f.flag("short");
   if (cmd == "bootstrap" && f.has("recover-from"))
     throw UsageError("the fake talosctl does not support --recover-from");
-  if (out.command != "kubeconfig" && out.command != "config info" && !out.positional.empty())
+  if (out.command != "kubeconfig" && out.command != "config info" && out.command != "machineconfig patch" &&
+      !out.positional.empty())
     throw UsageError(fmt::format("unexpected argument \"{}\" for \"talosctl {}\"", out.positional.front(), out.command));
   if (out.positional.size() > 1) throw UsageError("accepts at most 1 arg(s)");
   return out;

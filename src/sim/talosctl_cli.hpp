@@ -16,6 +16,8 @@ struct TalosctlArgs {
   bool force = false, merge = true;    // kubeconfig
   std::string force_context_name;
   bool client_only = false, short_output = false;  // version
+  std::vector<std::string> patches;     // machineconfig patch: --patch/-p values ("@file" or inline)
+  std::string output;                  // machineconfig patch: --output/-o (empty: stdout)
   std::vector<std::string> positional;  // after the subcommand
 };
 

@@ -30,6 +30,7 @@ constexpr const char* kTalosctlUsage = R"(talosctl (fluxboot-sim fake) - the sub
   talosctl kubeconfig PATH -n NODE [--force] [--force-context-name NAME] [--merge=false]
   talosctl version [--client] [--short] [-n NODE]
   talosctl config info
+  talosctl machineconfig patch FILE --patch @PATCH [--patch @PATCH...] [--output FILE]
 Global flags: -n/--nodes, -e/--endpoints, --talosconfig, --context
 )";
 
@@ -118,6 +119,58 @@ int apply_config(const std::string& argv0, const TalosctlArgs& a) {
     rc = std::max(rc, emit(r));
   }
   return rc;
+}
+
+// Strategic merge as talosctl does it for multi-document configs, simplified: the v1alpha1 document
+// (no `kind`) and documents of the same kind and name merge as maps (lists are replaced where
+// Talos would append some of them); other documents are appended.
+int machineconfig_patch(const TalosctlArgs& a) {
+  auto load = [](const std::string& file) {
+    try {
+      return parse_yaml_documents(read_text(file));
+    } catch (const std::exception& e) {
+      throw StageError(fmt::format("failed to load config from \"{}\": {}", file, e.what()));
+    }
+  };
+  std::vector<json> docs = load(a.positional.at(0));
+  for (const auto& p : a.patches) {
+    std::vector<json> patch;
+    if (!p.empty() && p[0] == '@') {
+      patch = load(p.substr(1));
+    } else {
+      try {
+        patch = parse_yaml_documents(p);
+      } catch (const std::exception& e) {
+        throw StageError(fmt::format("failed to parse patch: {}", e.what()));
+      }
+    }
+    for (const auto& d : patch) {
+      if (!d.is_object() || d.empty()) continue;
+      const std::string kind = d.value("kind", "");
+      const std::string name = d.value("name", "");
+      json* target = nullptr;
+      for (auto& b : docs) {
+        if (!b.is_object()) continue;
+        if (kind.empty() ? !b.contains("kind") : (b.value("kind", "") == kind && b.value("name", "") == name)) {
+          target = &b;
+          break;
+        }
+      }
+      if (target != nullptr) deep_merge(*target, d);
+      else docs.push_back(d);
+    }
+  }
+  std::string out;
+  for (const auto& d : docs) {
+    if (!d.is_object() || d.empty()) continue;
+    out += (out.empty() ? "" : "---\n") + json_to_yaml(d);
+  }
+  if (a.output.empty()) {
+    std::cout << out;
+  } else {
+    write_text_atomic(a.output, out, 0600);
+  }
+  return 0;
 }
 
 int bootstrap(const std::string& argv0, const TalosctlArgs& a) {
@@ -221,6 +274,7 @@ int talosctl_main(const std::string& argv0, const std::vector<std::string>& args
     if (a.command == "kubeconfig") return kubeconfig(argv0, a);
     if (a.command == "version") return version(argv0, a);
     if (a.command == "config info") return config_info(a);
+    if (a.command == "machineconfig patch") return machineconfig_patch(a);
   } catch (const Error& e) {
     std::cerr << e.what() << "\n";
     return 1;

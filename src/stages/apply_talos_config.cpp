@@ -1,11 +1,22 @@
 // Stage 1, talos: `talosctl apply-config --insecure` on every node, in parallel (bounded).
+// Nodes whose machine config is a set of minijinja templates are rendered in prepare() (so a
+// missing variable fails before any node changes), `op inject`ed when they hold op:// references,
+// merged by `talosctl machineconfig patch` in a private 0700 directory, then applied.
+#include <sys/stat.h>
+
 #include <atomic>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
 #include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "fluxboot/error.hpp"
+#include "fluxboot/gitops.hpp"
+#include "fluxboot/private_dir.hpp"
 #include "fluxboot/retry.hpp"
 #include "stages/stage_factories.hpp"
 #include "stages/talos_errors.hpp"
@@ -23,7 +34,36 @@ class ApplyTalosConfig final : public Stage {
   std::vector<std::string> tools() const override { return {"talosctl"}; }
   Millis default_timeout() const override { return std::chrono::minutes(5); }
 
-  void prepare(Context& ctx) override { (void)ctx.inventory(); }
+  void prepare(Context& ctx) override {
+    rendered_.clear();
+    Problems problems;
+    bool needs_op = false;
+    for (const auto& node : ctx.inventory()) {
+      if (node.config_templates.empty()) continue;
+      // The recipes export IS_CONTROLPLANE while rendering a control plane's config.
+      auto env = ctx.options.env;
+      if (node.control_plane) env["IS_CONTROLPLANE"] = "true";
+      else env.erase("IS_CONTROLPLANE");
+      std::vector<std::string> texts;
+      for (const auto& file : node.config_templates) {
+        const std::string source = std::filesystem::relative(file, ctx.config.root).generic_string();
+        try {
+          std::ifstream in(file, std::ios::binary);
+          if (!in) throw InputError(fmt::format("{}: cannot be read", source));
+          std::stringstream buf;
+          buf << in.rdbuf();
+          texts.push_back(gitops::render_template(buf.str(), env, source));
+          needs_op = needs_op || texts.back().find("op://") != std::string::npos;
+        } catch (const InputError& e) {
+          problems.add(e.what());
+        }
+      }
+      rendered_[node.address] = std::move(texts);
+    }
+    problems.throw_if_any("cannot render the Talos machine-config templates");
+    if (needs_op) ctx.require_tool("op", "the machine-config templates hold op:// references (op inject)");
+    if (!rendered_.empty()) (void)ctx.require_tool("talosctl", "talosctl machineconfig patch");
+  }
 
   std::string run(Context& ctx) override {
     const auto& nodes = ctx.inventory();
@@ -79,13 +119,59 @@ class ApplyTalosConfig final : public Stage {
  private:
   static std::string display(const NodeSpec& n) { return n.hostname.empty() ? n.address : n.hostname; }
 
+  // The node's machine config as one file: the configured file, or the templates rendered in
+  // prepare(), injected and merged into `dir`. Empty in a dry run that only planned the merge.
+  std::string config_file(Context& ctx, const NodeSpec& node, std::optional<PrivateDir>& dir) {
+    if (node.config_templates.empty()) return node.config_file.string();
+    auto texts = rendered_.at(node.address);
+    // A dry run writes nothing: the plan names the private directory instead of making one.
+    const bool plan_only = ctx.dry_run();
+    if (!plan_only) dir.emplace();
+    const std::filesystem::path where = plan_only ? std::filesystem::path("<private dir>") : dir->path();
+    std::vector<std::filesystem::path> files;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      const std::string source = std::filesystem::relative(node.config_templates[i], ctx.config.root).generic_string();
+      if (texts[i].find("op://") != std::string::npos) {
+        process::Command inject;
+        inject.argv = {ctx.tool("op"), "inject"};
+        inject.input = texts[i];
+        inject.input_is_secret = true;
+        inject.mutating = true;  // reads secrets from 1Password: a dry run only plans it
+        inject.label = "op inject " + source;
+        auto out = ctx.run_secret_output(inject, fmt::format("op inject {}", source));
+        if (out) texts[i] = *out;
+      }
+      const std::string name = fmt::format("{}-{}.yaml", i, node.config_templates[i].filename().stem().stem().string());
+      files.push_back(plan_only ? where / name : dir->write(name, texts[i]));
+    }
+    const auto merged = where / "machineconfig.yaml";
+    process::Command patch;
+    patch.argv = {ctx.tool("talosctl"), "machineconfig", "patch", files.front().string()};
+    for (size_t i = 1; i < files.size(); ++i) {
+      patch.argv.push_back("--patch");
+      patch.argv.push_back("@" + files[i].string());
+    }
+    patch.argv.push_back("--output");
+    patch.argv.push_back(merged.string());
+    patch.label = "talosctl machineconfig patch " + display(node);
+    auto r = ctx.run(patch);
+    if (r.dry_run) return merged.string();
+    if (!r.ok())
+      throw StageError(fmt::format("talosctl machineconfig patch exited {}: {}", r.exit_code,
+                                   ctx.redactor.apply(r.tail())));
+    ::chmod(merged.c_str(), 0600);
+    return merged.string();
+  }
+
   NodeOutcome apply(Context& ctx, const NodeSpec& node) {
     NodeOutcome outcome = NodeOutcome::Failed;
+    std::optional<PrivateDir> dir;  // holds the merged config (secrets) until the apply is done
+    const std::string file = config_file(ctx, node, dir);
     retry_until(ctx, fmt::format("node {} to accept its config", display(node)), Backoff{},
                 [&](int) -> Attempt {
       process::Command cmd;
       cmd.argv = {ctx.tool("talosctl"), "apply-config", "--insecure", "--nodes", node.address,
-                  "--file", node.config_file.string()};
+                  "--file", file};
       cmd.label = "talosctl apply-config " + display(node);
       auto r = ctx.run(cmd);
       if (r.dry_run) {
@@ -113,6 +199,8 @@ class ApplyTalosConfig final : public Stage {
     });
     return outcome;
   }
+
+  std::map<std::string, std::vector<std::string>> rendered_;  // address → rendered templates
 
   static std::string last_line(const std::string& s) {
     auto nl = s.find_last_of('\n');

@@ -17,6 +17,22 @@ namespace fluxboot::stages {
 
 namespace {
 
+// A run killed by SIGKILL while talosctl wrote the kubeconfig leaves `.<name>.fluxboot-XXXXXX`
+// (a complete admin credential) beside the target. The repository lock is held here, so no other
+// run is writing one: every such file is left over, and removed.
+void sweep_stale_temporaries(Context& ctx, const std::filesystem::path& target) {
+  const std::string prefix = "." + target.filename().string() + ".fluxboot-";
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(target.parent_path(), ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() != prefix.size() + 6 || name.compare(0, prefix.size(), prefix) != 0) continue;
+    std::error_code rm;
+    if (std::filesystem::remove(e.path(), rm))
+      ctx.reporter.warn("kubeconfig", fmt::format("removed {} left by an interrupted run (it held a kubeconfig)",
+                                                  e.path().string()));
+  }
+}
+
 class FetchKubeconfig final : public Stage {
  public:
   std::string_view name() const override { return "kubeconfig"; }
@@ -46,6 +62,7 @@ class FetchKubeconfig final : public Stage {
       return "would write " + target.string();
     }
     std::filesystem::create_directories(target.parent_path());
+    sweep_stale_temporaries(ctx, target);
     std::string tmpl = (target.parent_path() / ("." + target.filename().string() + ".fluxboot-XXXXXX")).string();
     int fd = ::mkstemp(tmpl.data());
     if (fd < 0) throw StageError(fmt::format("cannot create a temporary file beside {}", target.string()));

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "fluxboot/error.hpp"
+#include "fluxboot/gitops.hpp"
 
 namespace fluxboot::stages {
 
@@ -10,13 +11,10 @@ values::Options value_options(Context& ctx) {
   values::Options o;
   o.strict = ctx.options.strict;
   o.decrypt = [&ctx](const std::filesystem::path& file) {
-    process::Command cmd;
-    cmd.argv = {ctx.tool("sops"), "decrypt", file.string()};
-    cmd.mutating = false;
-    cmd.label = "sops decrypt " + file.filename().string();
+    auto cmd = gitops::sops_decrypt_command(ctx.tool("sops"), file, ctx.config, ctx.options.env);
     auto r = ctx.runner.run(cmd);  // not through ctx.run: the output is secret and never logged
     if (!r.ok())
-      throw InputError(fmt::format("{}: sops decrypt failed: {}", file.string(), r.tail(3)));
+      throw InputError(fmt::format("{}: sops decrypt failed: {}", file.string(), ctx.redactor.apply(r.err)));
     return r.out;
   };
   o.warn = [&ctx](const std::string& message) { ctx.reporter.warn(ctx.stage, message); };

@@ -344,8 +344,9 @@ RunResult Background::finish(std::chrono::milliseconds timeout) {
 
 // ---- SimCluster ---------------------------------------------------------------------------------
 
-SimCluster::SimCluster(const std::string& scenario) {
-  copy_tree(FLUXBOOT_EXAMPLE_DIR, repo());
+SimCluster::SimCluster(const std::string& scenario, const std::string& fixture) {
+  if (fixture.empty()) copy_tree(FLUXBOOT_EXAMPLE_DIR, repo());
+  else materialize_fixture(fixture, repo());
   fs::create_directories(tmp_ / "home");
   std::vector<std::string> argv = {kSim, "up", "--dir", sim_dir().string(), "--nodes", "3", "--watch-pid",
                                    std::to_string(::getpid()), "--max-lifetime", "15m"};

@@ -98,7 +98,8 @@ class Background {
 class SimCluster {
  public:
   // `scenario` (YAML) is written to a file and passed to `up --scenario` when not empty.
-  explicit SimCluster(const std::string& scenario = {});
+  // `fixture`: a layout fixture (tests/fixtures/<name>) instead of the example repository.
+  explicit SimCluster(const std::string& scenario = {}, const std::string& fixture = {});
   ~SimCluster();  // always `fluxboot-sim down`, even when a test failed
   SimCluster(const SimCluster&) = delete;
   SimCluster& operator=(const SimCluster&) = delete;

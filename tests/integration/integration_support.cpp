@@ -27,9 +27,10 @@ nlohmann::json crd(const std::string& group, const std::string& kind, const std:
 
 }  // namespace
 
-FakeCluster::FakeCluster() {
+FakeCluster::FakeCluster(const std::string& fixture) {
   repo_ = tmp_.path() / "repo";
-  copy_tree(FLUXBOOT_EXAMPLE_DIR, repo_);
+  if (fixture.empty()) copy_tree(FLUXBOOT_EXAMPLE_DIR, repo_);
+  else materialize_fixture(fixture, repo_);
   std::filesystem::create_directories(fake_dir());
   std::filesystem::create_directories(tmp_.path() / "out");
 

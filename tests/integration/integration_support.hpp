@@ -15,7 +15,8 @@ namespace fluxboot::testing {
 // Operator pod, a Ready FluxInstance and the CRDs the fake helmfile renders.
 class FakeCluster {
  public:
-  FakeCluster();
+  // `fixture`: a layout fixture (tests/fixtures/<name>) instead of the example repository.
+  explicit FakeCluster(const std::string& fixture = {});
   ~FakeCluster();
   fluxboot::sim::ApiServer& api() { return *api_; }
   // Sets the FluxInstance's Ready condition (and Stalled=True when `stalled`).

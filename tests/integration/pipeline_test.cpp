@@ -65,6 +65,23 @@ TEST(Pipeline, AllRunsEveryStageWithTheExpectedCommands) {
   EXPECT_TRUE(contains(r.err, "summary (ok"));
 }
 
+// A run killed by SIGKILL mid-kubeconfig leaves a complete admin credential beside the target;
+// the next kubeconfig stage removes it (issue: no credential file outlives a run).
+TEST(Pipeline, ACredentialLeftByAKilledRunIsRemovedByTheNextOne) {
+  FakeCluster c;
+  ASSERT_EQ(c.fluxboot({"all", "--to", "k8s"}).exit_code, 0);
+  const auto left = c.kubeconfig().parent_path() / ".kubeconfig.fluxboot-Ab12Cd";
+  const auto unrelated = c.kubeconfig().parent_path() / ".kubeconfig.fluxboot-notmine.bak";
+  write_file(left, "apiVersion: v1\nkind: Config\nusers: [{name: admin, user: {token: left-over}}]\n", 0600);
+  write_file(unrelated, "keep\n");
+  auto r = c.fluxboot({"kubeconfig"});
+  ASSERT_EQ(r.exit_code, 0) << diag(r);
+  EXPECT_FALSE(std::filesystem::exists(left));
+  EXPECT_TRUE(std::filesystem::exists(unrelated));
+  EXPECT_TRUE(contains(r.err, "left by an interrupted run")) << r.err;
+  EXPECT_FALSE(contains(r.out + r.err, "left-over"));
+}
+
 TEST(Pipeline, NamespacesGoToTheClusterInOneServerSideApply) {
   FakeCluster c;
   ASSERT_EQ(c.fluxboot({"namespaces"}).exit_code, 0);

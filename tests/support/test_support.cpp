@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -60,6 +61,27 @@ void copy_tree(const std::filesystem::path& from, const std::filesystem::path& t
   std::filesystem::copy(from, to,
                         std::filesystem::copy_options::recursive |
                             std::filesystem::copy_options::overwrite_existing);
+}
+
+std::vector<std::string> fixture_names() {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(FLUXBOOT_FIXTURES_DIR))
+    if (e.is_directory() && std::filesystem::exists(e.path() / "tree")) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+void materialize_fixture(const std::string& name, const std::filesystem::path& to) {
+  const std::filesystem::path dir = std::filesystem::path(FLUXBOOT_FIXTURES_DIR) / name;
+  if (!std::filesystem::is_directory(dir / "tree")) throw std::runtime_error("no fixture " + name);
+  copy_tree(FLUXBOOT_EXAMPLE_DIR, to);
+  std::istringstream removals(std::filesystem::exists(dir / "remove") ? read_file(dir / "remove") : "");
+  for (std::string line; std::getline(removals, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    if (line.find("..") != std::string::npos || line[0] == '/') throw std::runtime_error("bad remove line " + line);
+    std::filesystem::remove_all(to / line);
+  }
+  copy_tree(dir / "tree", to);
 }
 
 RunResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,

@@ -27,6 +27,12 @@ std::string read_file(const std::filesystem::path& path);
 // Recursive copy of a directory tree (used to copy the example repository into a TempDir).
 void copy_tree(const std::filesystem::path& from, const std::filesystem::path& to);
 
+// The layout-variant fixtures under tests/fixtures/ (tests/fixtures/README.md), by name.
+std::vector<std::string> fixture_names();
+// Builds fixture `name` into `to`: the example repository, minus the paths listed in
+// <fixture>/remove, plus <fixture>/tree/.
+void materialize_fixture(const std::string& name, const std::filesystem::path& to);
+
 struct RunResult {
   int exit_code = -1;
   std::string out;

@@ -260,7 +260,74 @@ TEST(Inventory, NoSourceAtAllIsAnError) {
   TempDir dir;
   auto msg = input_error([&] { load_inventory(load_config(dir.path()), dir / "talosconfig"); });
   EXPECT_THAT(msg, HasSubstr("no node inventory: fluxboot.yaml has no `nodes`, talos/talconfig.yaml "
-                             "does not exist and talosconfig talosconfig does not exist"));
+                             "does not exist, talos holds no machine-config templates "
+                             "(machineconfig.yaml.j2 and nodes/*.yaml.j2) and talosconfig talosconfig "
+                             "does not exist"));
+}
+
+// Plain talosctl + minijinja layouts: one patch per node, role from the directory or machine.type.
+TEST(Inventory, MachineConfigTemplatesFlatNodesTakeTheirRoleFromMachineType) {
+  TempDir dir;
+  write_file(dir / "kubernetes/talos/machineconfig.yaml.j2", "version: v1alpha1\nmachine:\n  type: {{ ENV.T }}\n");
+  write_file(dir / "kubernetes/talos/nodes/127.0.0.12.yaml.j2",
+             "machine:\n  type: worker\n---\napiVersion: v1alpha1\nkind: HostnameConfig\nhostname: w1\n");
+  write_file(dir / "kubernetes/talos/nodes/127.0.0.11.yaml.j2", "machine:\n  # the first node\n  type: controlplane\n");
+  write_file(dir / "kubernetes/talos/nodes/127.0.0.11.schematic.yaml.j2", "customization: {}\n");
+  write_file(dir / "kubernetes/talos/nodes/README.md", "not a node\n");
+  Config c = load_config(dir.path());
+  EXPECT_EQ(c.paths.talos_templates, "kubernetes/talos");
+  auto nodes = load_inventory(c, dir / "talosconfig");
+  ASSERT_EQ(nodes.size(), 2u);
+  EXPECT_EQ(nodes[0].address, "127.0.0.11");
+  EXPECT_TRUE(nodes[0].hostname.empty());
+  EXPECT_TRUE(nodes[0].control_plane);
+  EXPECT_FALSE(nodes[1].control_plane);
+  EXPECT_TRUE(nodes[0].config_file.empty());
+  ASSERT_EQ(nodes[0].config_templates.size(), 2u);
+  EXPECT_EQ(nodes[0].config_templates[0], dir / "kubernetes/talos/machineconfig.yaml.j2");
+  EXPECT_EQ(nodes[0].config_templates[1], dir / "kubernetes/talos/nodes/127.0.0.11.yaml.j2");
+  EXPECT_EQ(nodes[1].origin, "kubernetes/talos/nodes/127.0.0.12.yaml.j2");
+}
+
+TEST(Inventory, MachineConfigTemplatesRoleDirectoriesAddTheRoleTemplate) {
+  TempDir dir;
+  write_file(dir / "talos/cluster.yaml.j2", "version: v1alpha1\n");
+  write_file(dir / "talos/controlplane.yaml.j2", "machine:\n  type: controlplane\n");
+  write_file(dir / "talos/nodes/controlplane/k8s-0.yaml.j2", "apiVersion: v1alpha1\nkind: HostnameConfig\nhostname: k8s-0\n");
+  write_file(dir / "talos/nodes/workers/k8s-9.yaml.j2", "apiVersion: v1alpha1\nkind: HostnameConfig\nhostname: k8s-9\n");
+  auto nodes = load_inventory(load_config(dir.path()), dir / "talosconfig");
+  ASSERT_EQ(nodes.size(), 2u);
+  EXPECT_EQ(nodes[0].hostname, "k8s-0");
+  EXPECT_EQ(nodes[0].address, "k8s-0");  // a host name talosctl resolves, as `talosctl -n k8s-0` does
+  EXPECT_TRUE(nodes[0].control_plane);
+  ASSERT_EQ(nodes[0].config_templates.size(), 3u);
+  EXPECT_EQ(nodes[0].config_templates[1], dir / "talos/controlplane.yaml.j2");
+  EXPECT_FALSE(nodes[1].control_plane);
+  EXPECT_EQ(nodes[1].config_templates.size(), 2u);  // no worker.yaml.j2
+}
+
+TEST(Inventory, MachineConfigTemplatesWithoutAControlPlaneAreRejected) {
+  TempDir dir;
+  write_file(dir / "talos/machineconfig.yaml.j2", "version: v1alpha1\n");
+  write_file(dir / "talos/nodes/127.0.0.21.yaml.j2", "machine:\n  type: worker\n");
+  auto msg = input_error([&] { load_inventory(load_config(dir.path()), dir / "talosconfig"); });
+  EXPECT_THAT(msg, HasSubstr("no control-plane node in the inventory (talos/nodes)"));
+}
+
+TEST(Inventory, TalconfigWinsOverTemplatesAndTemplatesOverTheTalosconfig) {
+  TempDir dir;
+  write_file(dir / "talos/machineconfig.yaml.j2", "version: v1alpha1\n");
+  write_file(dir / "talos/nodes/127.0.0.31.yaml.j2", "machine:\n  type: controlplane\n");
+  write_file(dir / "talosconfig", kTalosconfig);
+  Config c = load_config(dir.path());
+  EXPECT_EQ(c.paths.talosconfig, "talosconfig");  // detected at the root
+  auto nodes = load_inventory(c, dir / "talosconfig");
+  ASSERT_EQ(nodes.size(), 1u);
+  EXPECT_EQ(nodes[0].address, "127.0.0.31");
+  write_file(dir / "talos/talconfig.yaml", kTalconfig);
+  // talhelper's outputs are not generated: the error shows talconfig.yaml is the source now.
+  EXPECT_THAT(input_error([&] { load_inventory(load_config(dir.path()), dir / "talosconfig"); }),
+              HasSubstr("machine config talos/clusterconfig/home-cp-1.yaml not found"));
 }
 
 TEST(Hosts, Dns1123Labels) {

@@ -30,7 +30,7 @@ TEST(LoadConfig, UsesDefaultsWithoutAFile) {
   EXPECT_EQ(c.tools.kubectl, "kubectl");
   EXPECT_EQ(c.field_manager, "fluxboot");
   EXPECT_EQ(c.kube_context_name, "main");
-  EXPECT_EQ(c.talos_parallelism, 4);
+  EXPECT_EQ(c.talos_parallelism, 16);
   EXPECT_TRUE(c.stage_timeouts.empty());
   EXPECT_FALSE(c.nodes.has_value());
   EXPECT_EQ(c.flux_namespace, "flux-system");

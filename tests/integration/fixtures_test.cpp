@@ -1,0 +1,152 @@
+// Every layout fixture (tests/fixtures) through the commands a new user runs first, with no
+// fluxboot.yaml: layout, values --all, all --dry-run, doctor --offline. The fake tools stand in
+// for talosctl/kubectl/helmfile; sops and op are the simulator's fakes (its sops "decrypts" the
+// fixtures' sops files with the demo age key), `kubectl kustomize` is the real kubectl's.
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "integration/integration_support.hpp"
+
+namespace fluxboot::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using json = nlohmann::json;
+
+std::string diag(const RunResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
+}
+
+class Fixture : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (::access((std::string(FLUXBOOT_TOOLS_BIN_DIR) + "/kubectl").c_str(), X_OK) != 0)
+      GTEST_SKIP() << "the real kubectl is not installed (.ci/install-deps)";
+    std::filesystem::create_directories(bin_.path());
+    for (const char* tool : {"sops", "op"})
+      std::filesystem::create_symlink(FLUXBOOT_SIM_BINARY, bin_ / tool);
+  }
+  std::map<std::string, std::string> env(const FakeCluster& c) const {
+    auto e = c.env();
+    e["PATH"] = std::string(FLUXBOOT_FAKES_DIR) + ":" + bin_.path().string() + ":/usr/bin:/bin";
+    e["FAKE_REAL_KUBECTL"] = std::string(FLUXBOOT_TOOLS_BIN_DIR) + "/kubectl";
+    return e;
+  }
+  RunResult fluxboot(const FakeCluster& c, std::vector<std::string> args) const {
+    std::vector<std::string> argv = {FLUXBOOT_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--root", c.repo().string()});
+    return run(argv, env(c), c.repo());
+  }
+  TempDir bin_;
+};
+
+TEST_P(Fixture, LayoutDetectsEveryItemAndTheNodes) {
+  FakeCluster c(GetParam());
+  auto r = fluxboot(c, {"layout", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << diag(r);
+  auto doc = json::parse(r.out);
+  EXPECT_EQ(doc["missing"], 0);
+  EXPECT_TRUE(doc["inventory"]["ok"].get<bool>()) << doc["inventory"].dump();
+  EXPECT_THAT(doc["inventory"]["detail"].get<std::string>(), HasSubstr("3 nodes (1 control plane)"));
+}
+
+TEST_P(Fixture, ValuesAllPrintsEveryBootstrapRelease) {
+  FakeCluster c(GetParam());
+  auto r = fluxboot(c, {"values", "--all", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << diag(r);
+  auto doc = json::parse(r.out);
+  for (const char* release : {"kube-system/cilium", "kube-system/coredns", "cert-manager/cert-manager",
+                              "flux-system/flux-operator", "flux-system/flux-instance"})
+    EXPECT_TRUE(doc.contains(release)) << release << " missing in " << r.out.substr(0, 400);
+  EXPECT_FALSE(doc["flux-system/flux-instance"].empty());
+}
+
+TEST_P(Fixture, DryRunPlansEveryStageAndChangesNothing) {
+  FakeCluster c(GetParam());
+  auto r = fluxboot(c, {"all", "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << diag(r);
+  EXPECT_EQ(c.count_calls("talosctl", "apply-config"), 0u);
+  EXPECT_EQ(c.count_calls("kubectl", "apply"), 0u);
+  EXPECT_THAT(r.out + r.err, Not(HasSubstr("canary")));
+}
+
+TEST_P(Fixture, DoctorOfflinePasses) {
+  FakeCluster c(GetParam());
+  auto r = fluxboot(c, {"doctor", "--offline"});
+  EXPECT_EQ(r.exit_code, 0) << diag(r);
+  EXPECT_THAT(r.out, Not(HasSubstr("✗")));
+  EXPECT_THAT(r.out + r.err, Not(HasSubstr("canary")));
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, Fixture, ::testing::ValuesIn(fixture_names()),
+                         [](const auto& param_info) {
+                           std::string n = param_info.param;
+                           for (auto& ch : n) ch = ch == '-' ? '_' : ch;
+                           return n;
+                         });
+
+// The templated node inventory end to end through the fakes: rendered, op-injected, merged by
+// `talosctl machineconfig patch` in a private directory that is gone afterwards, then applied.
+TEST_F(Fixture, TalosTemplatesAreRenderedInjectedMergedAndApplied) {
+  FakeCluster c("talos-templates");
+  auto r = fluxboot(c, {"talos"});
+  ASSERT_EQ(r.exit_code, 0) << diag(r);
+  EXPECT_EQ(c.count_calls("talosctl", "machineconfig"), 3u);
+  EXPECT_EQ(c.count_calls("talosctl", "apply-config"), 3u);
+  bool role_patch = false;
+  for (const auto& call : c.calls()) {
+    if (call.size() < 3 || call[0] != "talosctl" || call[1] != "machineconfig") continue;
+    std::string line;
+    for (const auto& a : call) line += a + " ";
+    EXPECT_THAT(line, HasSubstr("--patch @"));
+    EXPECT_THAT(line, Not(HasSubstr(c.repo().string())));  // rendered copies, never the repository
+    role_patch = role_patch || line.find("controlplane.yaml") != std::string::npos;
+  }
+  EXPECT_TRUE(role_patch) << "the control plane's merge must include controlplane.yaml.j2";
+  EXPECT_EQ(read_file(c.fake_dir() / "private-dir-mode"), "700\n");
+  // The merged config the fake talosctl saw holds the injected secret and the rendered defaults.
+  std::string merged;
+  for (const auto& e : std::filesystem::directory_iterator(c.fake_dir()))
+    if (e.path().filename().string().rfind("merged-", 0) == 0) merged += read_file(e.path());
+  EXPECT_THAT(merged, HasSubstr("token: sim-kubernetes-talos-MACHINE_TOKEN"));
+  EXPECT_THAT(merged, HasSubstr("disk: /dev/sda"));
+  EXPECT_THAT(merged, Not(HasSubstr("op://")));
+  // The injected secrets never reach the output, and no private directory is left behind.
+  EXPECT_THAT(r.out + r.err, Not(HasSubstr("sim-kubernetes-talos")));
+  for (const auto& call : c.calls())
+    for (const auto& a : call)
+      if (a.find("/run-") != std::string::npos && a.find("fluxboot-") != std::string::npos) {
+        auto dir = std::filesystem::path(a.front() == '@' ? a.substr(1) : a).parent_path();
+        EXPECT_FALSE(std::filesystem::exists(dir)) << dir;
+      }
+}
+
+TEST_F(Fixture, TalosTemplatesWithAnUndefinedVariableFailBeforeAnyNodeChanges) {
+  FakeCluster c("talos-templates");
+  write_file(c.repo() / "talos/nodes/127.0.0.12.yaml.j2", "machine:\n  type: worker\n  install:\n    disk: {{ ENV.NODE_DISK }}\n");
+  auto r = fluxboot(c, {"talos"});
+  EXPECT_EQ(r.exit_code, 3) << diag(r);
+  EXPECT_THAT(r.err, HasSubstr("talos/nodes/127.0.0.12.yaml.j2:4"));
+  EXPECT_THAT(r.err, HasSubstr("NODE_DISK"));
+  EXPECT_EQ(c.count_calls("talosctl"), 0u);
+}
+
+TEST_F(Fixture, OpReferencesWithoutOpInstalledNameTheTool) {
+  FakeCluster c("talos-templates");
+  auto e = env(c);
+  e["PATH"] = std::string(FLUXBOOT_FAKES_DIR) + ":/usr/bin:/bin";  // no op
+  std::vector<std::string> argv = {FLUXBOOT_BINARY, "talos", "--root", c.repo().string()};
+  auto r = run(argv, e, c.repo());
+  EXPECT_EQ(r.exit_code, 4) << diag(r);
+  EXPECT_THAT(r.err, HasSubstr("op not found on PATH"));
+  EXPECT_THAT(r.err, HasSubstr("op:// references"));
+  EXPECT_EQ(c.count_calls("talosctl"), 0u);
+}
+
+}  // namespace
+}  // namespace fluxboot::testing
