@@ -88,8 +88,11 @@ std::vector<YamlDocument> split_documents(const std::string& stream, const std::
 // indent, b64encode, trim; for over literal lists; if/else; comments; trim/lstrip blocks).
 // `env` supplies ENV. An unset variable without default throws InputError naming the variable,
 // `source` and the line. Only InputError escapes; nesting, steps and output size are bounded.
+// `undefined` (inspection only, e.g. doctor reading a machine config's cluster settings): an
+// undefined variable printed by {{ }} renders as "fluxboot-undefined" and is listed there ("ENV.X (file:line)")
+// instead of throwing.
 std::string render_template(const std::string& text, const std::map<std::string, std::string>& env,
-                            const std::string& source);
+                            const std::string& source, std::vector<std::string>* undefined = nullptr);
 
 // Secret values found in a rendered manifest stream (Secret data/stringData values, decoded
 // and encoded), for the Redactor.

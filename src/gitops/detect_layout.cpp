@@ -242,6 +242,18 @@ void detect_talosconfig(Config& c) {
   c.layout.push_back(std::move(t));
 }
 
+// The Flux Kustomization that reconciles the apps: `ks.yaml` in the cluster directory, or the
+// `install.yaml`/`cluster.yaml` some repositories name it.
+void detect_cluster_kustomization(Config& c) {
+  LayoutItem k = item(c, "paths.clusterKustomization", c.paths.cluster_kustomization);
+  detect_file(c, k, {"kubernetes/flux/cluster"}, "ks.yaml");
+  if (k.origin != "detected") detect_file(c, k, {"kubernetes/flux/cluster"}, "install.yaml");
+  if (k.origin != "detected") detect_file(c, k, {"kubernetes/flux/config", "kubernetes/flux/cluster"}, "cluster.yaml");
+  k.present = is_file(c.root / k.value);
+  c.paths.cluster_kustomization = k.value;
+  c.layout.push_back(std::move(k));
+}
+
 void detect_apps_dir(Config& c) {
   LayoutItem a = item(c, "paths.apps", c.paths.apps);
   a.present = is_dir(c.root / a.value);
@@ -288,6 +300,7 @@ void detect_layout(Config& config) {
   detect_talconfig(config);
   detect_talos_templates(config);
   detect_talosconfig(config);
+  detect_cluster_kustomization(config);
 }
 
 }  // namespace fluxboot::gitops

@@ -41,6 +41,7 @@ class Failer {
   [[noreturn]] void fail(int line, const std::string& message) const {
     throw InputError(fmt::format("{}:{}: {}", source_, line, message));
   }
+  const std::string& source() const { return source_; }
 
  private:
   std::string source_;
@@ -810,7 +811,8 @@ class Parser {
 
 class Renderer {
  public:
-  Renderer(const std::map<std::string, std::string>& env, const Failer& f) : f_(f) {
+  Renderer(const std::map<std::string, std::string>& env, const Failer& f, std::vector<std::string>* undefined)
+      : f_(f), undefined_(undefined) {
     ValueMap m;
     for (const auto& [k, v] : env) m.emplace(k, Value::string(v));
     env_ = Value::of_map(std::move(m));
@@ -887,7 +889,13 @@ class Renderer {
 
   std::string to_text(const Value& v, int line) const {
     switch (v.kind) {
-      case Value::Kind::Undefined: undefined_error(v);
+      case Value::Kind::Undefined:
+        if (undefined_ != nullptr) {  // inspection: note it, print nothing
+          std::string name = fmt::format("{} ({}:{})", v.s, f_.source(), v.i);
+          if (std::find(undefined_->begin(), undefined_->end(), name) == undefined_->end()) undefined_->push_back(name);
+          return "fluxboot-undefined";  // a plain word: keeps the surrounding YAML valid
+        }
+        undefined_error(v);
       case Value::Kind::None: return "none";
       case Value::Kind::Bool: return v.b ? "true" : "false";
       case Value::Kind::Int: return std::to_string(v.i);
@@ -1220,6 +1228,7 @@ class Renderer {
   }
 
   const Failer& f_;
+  std::vector<std::string>* undefined_ = nullptr;
   Value env_;
   struct LoopScope {
     const std::string* var;
@@ -1235,13 +1244,13 @@ class Renderer {
 }  // namespace
 
 std::string render_template(const std::string& text, const std::map<std::string, std::string>& env,
-                            const std::string& source) {
+                            const std::string& source, std::vector<std::string>* undefined) {
   const Failer failer(source);
   try {
     Lexer lexer(text, failer);
     Parser parser(lexer.run(), failer);
     Body body = parser.parse();
-    Renderer renderer(env, failer);
+    Renderer renderer(env, failer, undefined);
     return renderer.render(body);
   } catch (const InputError&) {
     throw;

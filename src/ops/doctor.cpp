@@ -2,6 +2,7 @@
 // themselves are in doctor_tools.cpp, doctor_repo.cpp and doctor_network.cpp.
 #include "fluxboot/doctor.hpp"
 
+#include <algorithm>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -338,7 +339,22 @@ DoctorReport run_doctor_checks(Context& ctx, const DoctorOptions& options, const
   for (auto& c : report.checks) {
     c.summary = ctx.redactor.apply(c.summary);
     c.advice = ctx.redactor.apply(c.advice);
-    for (auto& d : c.details) d = ctx.redactor.apply(d);
+    // One line per problem: the same detail found several times (one per node, say) is folded.
+    std::vector<std::string> folded;
+    std::vector<size_t> counts;
+    for (auto& d : c.details) {
+      std::string line = ctx.redactor.apply(d);
+      auto it = std::find(folded.begin(), folded.end(), line);
+      if (it == folded.end()) {
+        folded.push_back(std::move(line));
+        counts.push_back(1);
+      } else {
+        ++counts[static_cast<size_t>(it - folded.begin())];
+      }
+    }
+    for (size_t i = 0; i < folded.size(); ++i)
+      if (counts[i] > 1) folded[i] += fmt::format(" (×{})", counts[i]);
+    c.details = std::move(folded);
   }
   return report;
 }

@@ -62,8 +62,7 @@ void check_layout(DoctorRun& run) {
     k.details.push_back(fmt::format("{} ({}): missing; looked for {}", i.value.empty() ? "(none)" : i.value, i.key,
                                     gitops::layout_candidates(c, i.key)));
   }
-  if (fs::path ks = c.abs(c.paths.cluster_kustomization); !fs::is_regular_file(ks, ec))
-    k.details.push_back(fmt::format("{} (paths.clusterKustomization): missing", run.rel(ks)));
+
   if (fs::is_directory(c.abs(c.paths.apps), ec)) {
     size_t dirs = 0;
     for (const auto& e : fs::directory_iterator(c.abs(c.paths.apps), ec)) dirs += e.is_directory(ec) ? 1 : 0;
@@ -301,10 +300,13 @@ void check_talos_cni(DoctorRun& run) {
     return;
   }
   size_t checked = 0;
+  std::vector<std::string> unresolved;  // template variables not set in this environment
+  std::vector<std::string> unknown;     // settings the config does not state in a form read here
   for (const auto& n : *nodes) {
     if (!n.control_plane) continue;  // the cluster settings take effect from the control plane
     ++checked;
     json cluster;
+    bool new_style = false;  // Kube*Config documents (Talos 1.13+)
     // A machine config file, or the node's templates rendered (op:// references left as they
     // are: nothing secret is read) and their `cluster` maps merged in order, as talosctl patches.
     std::vector<fs::path> parts = n.config_templates;
@@ -315,13 +317,32 @@ void check_talos_cni(DoctorRun& run) {
         if (!n.config_templates.empty()) {
           auto env = run.ctx.options.env;
           if (n.control_plane) env["IS_CONTROLPLANE"] = "true";
-          text = gitops::render_template(text, env, run.rel(part));
+          // Only the cluster settings are read here: a variable the recipes compute at apply time
+          // (an Image Factory schematic, say) must not hide them. The talos stage still requires it.
+          text = gitops::render_template(text, env, run.rel(part), &unresolved);
         }
         for (const auto& d : gitops::split_documents(text, run.rel(part))) {
           auto j = values::parse_yaml(d.text, values::Dialect::GoYamlV3, run.rel(part));
           if (j.is_object() && j.contains("cluster") && !j.contains("kind")) {
             if (cluster.is_null()) cluster = json::object();
             cluster.merge_patch(j["cluster"]);
+          }
+          // Talos 1.13+ documents that replace the v1alpha1 fields: folded into the same shape.
+          if (j.is_object() && j.contains("kind") && j["kind"].is_string()) {
+            const std::string kind = j["kind"].get<std::string>();
+            auto set = [&](std::initializer_list<const char*> path, json v) {
+              if (cluster.is_null()) cluster = json::object();
+              json* at_ = &cluster;
+              for (const char* p : path) at_ = &(*at_)[p];
+              *at_ = std::move(v);
+            };
+            if (kind == "KubeCoreDNSConfig" && j.contains("enabled") && j["enabled"].is_boolean())
+              set({"coreDNS", "disabled"}, !j["enabled"].get<bool>());
+            if (kind == "KubeProxyConfig" && j.contains("enabled") && j["enabled"].is_boolean())
+              set({"proxy", "disabled"}, !j["enabled"].get<bool>());
+            if (kind == "KubeNetworkConfig" && j.contains("cni") && j["cni"].is_object() && j["cni"].contains("name"))
+              set({"network", "cni", "name"}, j["cni"]["name"]);
+            if (kind.rfind("Kube", 0) == 0) new_style = true;
           }
         }
       }
@@ -333,7 +354,9 @@ void check_talos_cni(DoctorRun& run) {
     if (cilium != nullptr) {
       const json* cni = at(cluster, {"network", "cni", "name"});
       std::string name = cni && cni->is_string() ? cni->get<std::string>() : "";
-      if (name != "none")
+      if (name.empty() && new_style)
+        unknown.push_back(fmt::format("{}: no CNI setting found among its Kube*Config documents", file));
+      else if (name != "none")
         k.details.push_back(fmt::format("{}: cluster.network.cni.name is {} (must be none: the apps stage installs "
                                         "cilium)",
                                         file, name.empty() ? "unset (Talos's default: flannel)" : "'" + name + "'"));
@@ -347,7 +370,21 @@ void check_talos_cni(DoctorRun& run) {
                                       "the release fails with \"invalid ownership metadata\")",
                                       file));
   }
-  if (!k.details.empty())
+  if (!unresolved.empty()) {
+    // Not a clash, but the talos stage stops on it: say so where the settings are checked.
+    Check& u = run.add("talos-template-vars", "machine-config template variables");
+    u.status = CheckStatus::Warn;
+    u.summary = fmt::format("{} not set here: the talos stage needs {}", plural(unresolved.size(), "variable"),
+                            unresolved.size() == 1 ? "it" : "them");
+    u.details = unresolved;
+    u.advice = "export them before `fluxboot talos` (ENV.X), or give them a default(...) in the template";
+  }
+  if (!unknown.empty() && k.details.empty()) {
+    k.status = CheckStatus::Warn;
+    k.summary = "cannot tell whether Talos's built-in CNI is disabled";
+    k.details = unknown;
+    k.advice = "check that the machine config sets the CNI to none (the apps stage installs cilium)";
+  } else if (!k.details.empty())
     fail(k, plural(k.details.size(), "setting") + " would clash with the apps stage",
          nodes->front().config_templates.empty()
              ? "in talconfig.yaml set cniConfig.name: none and patch cluster.proxy.disabled/cluster.coreDNS.disabled: true, "
@@ -537,9 +574,13 @@ void check_talosconfig(DoctorRun& run) {
   const std::string where = fmt::format("{} (from {})", run.rel(opts.talosconfig), opts.talosconfig_source);
   std::error_code ec;
   if (!fs::is_regular_file(opts.talosconfig, ec)) {
-    fail(k, where + " not found",
-         "generate it (talhelper genconfig writes talos/clusterconfig/talosconfig), or pass --talosconfig / set "
-         "TALOSCONFIG: talosctl needs it once the nodes leave maintenance mode");
+    // Git-ignored in every layout: a fresh clone has none until talhelper genconfig (or talosctl
+    // gen config, or the secrets manager) writes it. The talos stage does not need it (the nodes
+    // are in maintenance mode); the k8s and kubeconfig stages do.
+    k.status = CheckStatus::Warn;
+    k.summary = where + " is not there yet";
+    k.advice = "generate it before the k8s stage (talhelper genconfig, talosctl gen config), or pass --talosconfig / "
+               "set TALOSCONFIG: talosctl needs it once the nodes leave maintenance mode";
     return;
   }
   try {

@@ -93,8 +93,14 @@ int run_layout(Session& session, const LayoutOptions& options, std::FILE* out) {
     else if (i.key == "paths.talosconfig")
       fmt::print(out, "    not there yet (looked for {}): --talosconfig or TALOSCONFIG point elsewhere; "
                       "talosctl gen config or talhelper genconfig writes it\n", looked);
-    else if (i.key == "paths.resourcesTemplate" || i.key == "paths.resources")
-      fmt::print(out, "    not used: the resources come from the other source\n");
+    else if (i.key == "paths.resources" && !gitops::layout_item_required(c, i))
+      fmt::print(out, "    not used: the resources come from the template\n");
+    else if (i.key == "paths.resourcesTemplate" && !gitops::layout_item_required(c, i))
+      fmt::print(out, "    not used: the resources come from paths.resources\n");
+    else if (i.key == "paths.resourcesTemplate")
+      fmt::print(out, "    missing; looked for a template ({}) and for a kustomization or *.sops.yaml files ({}); "
+                      "set paths.resourcesTemplate or paths.resources in fluxboot.yaml\n",
+                 looked, gitops::layout_candidates(c, "paths.resources"));
     else if (!i.value.empty())
       fmt::print(out, "    missing; looked for {}; set {} in fluxboot.yaml\n", looked, i.key);
     else

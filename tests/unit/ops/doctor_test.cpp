@@ -10,6 +10,7 @@ using namespace fluxboot;
 using fluxboot::ops::CheckStatus;
 using fluxboot::testing::LocalServer;
 using fluxboot::testing::OpsFixture;
+using fluxboot::testing::read_file;
 using fluxboot::testing::write_file;
 
 namespace {
@@ -304,12 +305,32 @@ TEST_F(Doctor, EncryptedFilesThatDecryptPass) {
   expect("sops-decrypt", CheckStatus::Pass, "1 file decrypt");
 }
 
-TEST_F(Doctor, TalosconfigMustExist) {
+// Git-ignored everywhere, so a fresh clone has none: a warning naming what writes it, not a failure.
+TEST_F(Doctor, AMissingTalosconfigIsAWarningThatSaysWhatWritesIt) {
   run();
   expect("talosconfig", CheckStatus::Pass, "endpoints 127.0.0.11");
   std::filesystem::remove(f.repo / "talos/clusterconfig/talosconfig");
   run();
-  expect("talosconfig", CheckStatus::Fail, "not found");
+  expect("talosconfig", CheckStatus::Warn, "is not there yet");
+}
+
+// Talos 1.13+ documents: KubeCoreDNSConfig/KubeProxyConfig `enabled: false` count as disabled; a
+// config that states no CNI in a form doctor reads is a warning, never a false failure.
+TEST_F(Doctor, TalosKubeConfigDocumentsAreUnderstood) {
+  const auto file = f.repo / "talos/clusterconfig/home-k8s-cp-1.yaml";
+  std::string text = read_file(file);
+  for (const char* key : {"    cni:\n      name: none\n", "  proxy:\n    disabled: true\n", "  coreDNS:\n    disabled: true\n"}) {
+    auto at = text.find(key);
+    ASSERT_NE(at, std::string::npos) << key;
+    text.erase(at, std::string(key).size());
+  }
+  text += "---\napiVersion: v1alpha1\nkind: KubeCoreDNSConfig\nenabled: false\n---\napiVersion: v1alpha1\nkind: KubeProxyConfig\nenabled: false\n";
+  write_file(file, text);
+  run();
+  expect("talos-cni", CheckStatus::Warn, "cannot tell whether Talos's built-in CNI is disabled");
+  write_file(file, text + "---\napiVersion: v1alpha1\nkind: KubeProxyConfig\nenabled: true\n");
+  run();
+  expect("talos-cni", CheckStatus::Fail, "would clash");
 }
 
 TEST_F(Doctor, KubeconfigPresentPassesAndGarbageFails) {
