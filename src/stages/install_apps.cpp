@@ -8,6 +8,7 @@
 
 #include "fluxboot/error.hpp"
 #include "fluxboot/helmfile_state.hpp"
+#include "stages/helm_releases.hpp"
 #include "stages/helmfile_support.hpp"
 #include "stages/kube_access.hpp"
 #include "stages/stage_factories.hpp"
@@ -32,6 +33,7 @@ class InstallApps final : public Stage {
     const std::string& ns = ctx.config.flux_namespace;
     const std::string& fi = ctx.config.flux_instance;
     std::string changed;
+    recover_stuck_releases(ctx);
     if (!ctx.dry_run() && releases_up_to_date(ctx, changed)) {
       ctx.reporter.info(name(), "every release is already deployed with these charts and values: "
                                 "helmfile sync skipped");
@@ -64,6 +66,53 @@ class InstallApps final : public Stage {
   void cleanup(Context&) noexcept override { handoff_.reset(); }
 
  private:
+  // A release left pending-install/pending-upgrade/pending-rollback (helm interrupted by Ctrl-C, a
+  // deadline or a lost connection) makes every later `helmfile sync` fail with "another operation
+  // is in progress". fluxboot holds the repository lock, so no run of its own is mid-operation:
+  // roll such a release back to its last deployed revision, or uninstall one that never deployed.
+  void recover_stuck_releases(Context& ctx) {
+    std::vector<values::ReleaseSpec> specs;
+    std::vector<HelmReleaseRecord> releases;
+    try {
+      specs = values::read_release_specs(handoff_->state_file());
+      auto client = make_kube_client(ctx);
+      releases = latest_helm_releases(client, ctx.deadline);
+    } catch (const Error& e) {
+      // No cluster yet (a dry run before the kubeconfig exists) or no API: nothing to recover here;
+      // helmfile sync reports the real problem.
+      ctx.reporter.debug(name(), std::string("stuck-release check skipped: ") + e.what());
+      return;
+    }
+    for (const auto& spec : specs) {
+      for (const auto& r : releases) {
+        if (r.name != spec.name || r.ns != spec.ns || !r.pending()) continue;
+        const std::string id = r.ns + "/" + r.name;
+        process::Command cmd;
+        std::string what, plan;
+        if (r.last_good_revision > 0) {
+          cmd.argv = {ctx.tool("helm"), "rollback", r.name, std::to_string(r.last_good_revision), "--namespace", r.ns};
+          what = fmt::format("rolled back to revision {}", r.last_good_revision);
+          plan = fmt::format("would be rolled back to revision {}", r.last_good_revision);
+        } else {
+          cmd.argv = {ctx.tool("helm"), "uninstall", r.name, "--namespace", r.ns};
+          what = "uninstalled (it never deployed)";
+          plan = "would be uninstalled (it never deployed)";
+        }
+        cmd.label = "helm " + cmd.argv[1] + " " + r.name;
+        auto res = ctx.run(cmd);
+        if (res.dry_run) {
+          ctx.reporter.warn(name(), fmt::format("release {} is stuck in {} (revision {}): {}", id, r.status, r.revision, plan));
+          continue;
+        }
+        if (!res.ok())
+          throw StageError(fmt::format("release {} is stuck in {} (revision {}) and {} failed: {}", id, r.status,
+                                       r.revision, cmd.label, ctx.redactor.apply(res.tail())));
+        ctx.reporter.warn(name(), fmt::format("release {} was stuck in {} (revision {}, an interrupted helm): {}",
+                                              id, r.status, r.revision, what));
+      }
+    }
+  }
+
   // "spegel, cilium" from helmfile's "failed processing release X" lines and FAILED RELEASES table.
   static std::string failed_releases(const std::string& output) {
     std::vector<std::string> names;
@@ -113,38 +162,28 @@ class InstallApps final : public Stage {
       return false;
     }
     if (specs.empty()) return false;
-    process::Command list;
-    list.argv = {ctx.tool("helm"), "list", "--all-namespaces", "--all", "-o", "json"};
-    list.mutating = false;
-    list.label = "helm list";
-    auto lr = ctx.run(list);
-    auto deployed = nlohmann::json::parse(lr.out, nullptr, false);
-    if (!lr.ok() || !deployed.is_array()) {
-      why = "helm list failed";
+    // Helm's own release records, through the API (no helm process: `helm list` lost --all in
+    // helm 4, and one `helm get values` per release cost a process each).
+    std::vector<HelmReleaseRecord> deployed;
+    try {
+      auto client = make_kube_client(ctx);
+      deployed = latest_helm_releases(client, ctx.deadline);
+    } catch (const Error& e) {
+      why = std::string("cannot read Helm's releases: ") + e.what();
       return false;
     }
     for (const auto& spec : specs) {
       const std::string id = spec.ns + "/" + spec.name;
-      const nlohmann::json* found = nullptr;
+      const HelmReleaseRecord* found = nullptr;
       for (const auto& d : deployed)
-        if (d.value("name", "") == spec.name && d.value("namespace", "") == spec.ns) found = &d;
+        if (d.name == spec.name && d.ns == spec.ns) found = &d;
       if (found == nullptr) return why = id + " is not installed", false;
-      if (found->value("status", "") != "deployed") return why = id + " is " + found->value("status", "?"), false;
-      std::string chart = found->value("chart", "");
-      if (!spec.version.empty() && (chart.size() <= spec.version.size() ||
-                                    chart.compare(chart.size() - spec.version.size() - 1, std::string::npos,
-                                                  "-" + spec.version) != 0))
-        return why = id + " runs " + chart + ", the state wants " + spec.version, false;
+      if (found->status != "deployed") return why = id + " is " + found->status, false;
+      if (!spec.version.empty() && found->chart_version != spec.version &&
+          "v" + found->chart_version != spec.version && found->chart_version != "v" + spec.version)
+        return why = id + " runs " + found->chart + "-" + found->chart_version + ", the state wants " + spec.version, false;
       if (!spec.values) return why = "the values of " + id + " are only known to helmfile", false;
-      process::Command get;
-      get.argv = {ctx.tool("helm"), "get", "values", spec.name, "-n", spec.ns, "-o", "json"};
-      get.mutating = false;
-      get.label = "helm get values " + spec.name;
-      auto gr = ctx.run(get);
-      auto current = nlohmann::json::parse(gr.out, nullptr, false);
-      if (!gr.ok() || current.is_discarded()) return why = "helm get values " + id + " failed", false;
-      if (current.is_null()) current = nlohmann::json::object();
-      if (current != *spec.values) return why = "the values of " + id + " changed", false;
+      if (found->config != *spec.values) return why = "the values of " + id + " changed", false;
     }
     return true;
   }

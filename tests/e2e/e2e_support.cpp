@@ -24,8 +24,20 @@ using json = nlohmann::json;
 const char* const kFluxboot = FLUXBOOT_BINARY;
 const char* const kSim = FLUXBOOT_SIM_BINARY;
 
+// The tool pair of this run of the matrix: .tools/bin (kubectl 1.32, helm 3.17) unless
+// FLUXBOOT_E2E_TOOLS_DIR names another (.tools/v35/bin: kubectl 1.35, helm 4.1).
+fs::path tools_dir() {
+  const char* dir = std::getenv("FLUXBOOT_E2E_TOOLS_DIR");
+  return dir != nullptr && *dir ? fs::path(dir) : fs::path(FLUXBOOT_TOOLS_BIN_DIR);
+}
+
+int helm_major() {
+  auto r = run({(tools_dir() / "helm").string(), "version", "--short"}, {}, {}, {}, 30);
+  return r.out.rfind("v4.", 0) == 0 ? 4 : 3;
+}
+
 bool tools_installed() {
-  const fs::path bin = FLUXBOOT_TOOLS_BIN_DIR;
+  const fs::path bin = tools_dir();
   return ::access((bin / "kubectl").c_str(), X_OK) == 0 && ::access((bin / "helm").c_str(), X_OK) == 0;
 }
 
@@ -348,7 +360,9 @@ SimCluster::SimCluster(const std::string& scenario, const std::string& fixture) 
   if (fixture.empty()) copy_tree(FLUXBOOT_EXAMPLE_DIR, repo());
   else materialize_fixture(fixture, repo());
   fs::create_directories(tmp_ / "home");
-  std::vector<std::string> argv = {kSim, "up", "--dir", sim_dir().string(), "--nodes", "3", "--watch-pid",
+  std::vector<std::string> argv = {kSim, "up", "--dir", sim_dir().string(), "--nodes", "3",
+                                   "--kubectl", (tools_dir() / "kubectl").string(), "--helm", (tools_dir() / "helm").string(),
+                                   "--watch-pid",
                                    std::to_string(::getpid()), "--max-lifetime", "15m"};
   if (!scenario.empty()) {
     write_file(tmp_ / "scenario-up.yaml", scenario);

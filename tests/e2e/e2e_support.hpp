@@ -95,6 +95,11 @@ class Background {
 };
 
 // A fresh simulated cluster with --nodes 3 and a copy of docs/examples/flux-talos.
+// The kubectl/helm pair this e2e run uses (the matrix: FLUXBOOT_E2E_TOOLS_DIR, else .tools/bin).
+std::filesystem::path tools_dir();
+// Helm's major version in tools_dir() (3 or 4), from `helm version --short`.
+int helm_major();
+
 class SimCluster {
  public:
   // `scenario` (YAML) is written to a file and passed to `up --scenario` when not empty.
