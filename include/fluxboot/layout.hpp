@@ -17,4 +17,15 @@ struct LayoutOptions {
 // fluxboot.yaml key that sets it. Reads only the file system.
 int run_layout(Session& session, const LayoutOptions& options, std::FILE* out);
 
+struct InitOptions {
+  bool force = false;       // replace an existing fluxboot.yaml
+  bool to_stdout = false;   // print instead of writing
+};
+
+// `fluxboot init`: writes <root>/fluxboot.yaml pinning every layout item that was detected (a
+// commented line per item says where it came from and what else was looked for), with the other
+// keys as comments. Refuses (exit 3) when fluxboot.yaml exists unless --force; the file written is
+// read back with the same loader the other commands use before it replaces anything.
+int run_init(Session& session, const InitOptions& options, std::FILE* out);
+
 }  // namespace fluxboot::ops

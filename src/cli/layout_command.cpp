@@ -21,6 +21,17 @@ void add_layout_command(CLI::App& app, GlobalOptions& global, Action& action) {
                           [&](Session& session) { return ops::run_layout(session, *options, stdout); });
     };
   });
+
+  auto init = std::make_shared<ops::InitOptions>();
+  CLI::App* icmd = app.add_subcommand(
+      "init", "Write fluxboot.yaml pinning the layout fluxboot detected, commented (see `fluxboot layout`)");
+  icmd->add_flag("--force", init->force, "Replace an existing fluxboot.yaml");
+  icmd->add_flag("--stdout", init->to_stdout, "Print the file instead of writing it");
+  icmd->callback([&global, &action, init] {
+    action = [&global, init] {
+      return with_session(global, [&](Session& session) { return ops::run_init(session, *init, stdout); });
+    };
+  });
 }
 
 }  // namespace fluxboot::cli

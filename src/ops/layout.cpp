@@ -1,5 +1,8 @@
 #include "fluxboot/layout.hpp"
 
+#include <algorithm>
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -112,6 +115,89 @@ int run_layout(Session& session, const LayoutOptions& options, std::FILE* out) {
   if (missing > 0)
     fmt::print(out, "\n{} item{} not found\n", missing, missing == 1 ? "" : "s");
   return missing == 0 ? 0 : static_cast<int>(ExitCode::InvalidInput);
+}
+
+namespace {
+
+// A YAML scalar that needs no quoting for the paths detection produces; quoted otherwise.
+std::string yaml_scalar(const std::string& s) {
+  if (!s.empty() && s.find_first_of(":#{}[],&*!|>'\"%@`") == std::string::npos && s.front() != ' ' &&
+      s.back() != ' ' && s.front() != '-' && s.front() != '?')
+    return s;
+  std::string q = "\"";
+  for (char ch : s) q += (ch == '"' || ch == '\\') ? std::string("\\") + ch : std::string(1, ch);
+  return q + "\"";
+}
+
+std::string init_text(const Session& session) {
+  const Config& c = session.config;
+  std::string t =
+      "# fluxboot.yaml, written by `fluxboot init`: the layout fluxboot detected in this repository,\n"
+      "# pinned so that it no longer depends on detection. Every key is documented in\n"
+      "# docs/configuration.md; `fluxboot layout` shows what is used and where it came from.\n"
+      "paths:\n";
+  for (const auto& i : c.layout) {
+    const std::string key = i.key.substr(std::string("paths.").size());
+    std::string origin = i.origin == "detected" ? "detected" : i.origin == "fluxboot.yaml" ? "from fluxboot.yaml" : "default";
+    if (i.looked_for.size() > 1) origin += "; looked for " + gitops::layout_candidates(c, i.key);
+    if (i.value.empty()) {
+      t += fmt::format("  # {}: (none: not in this repository; {})\n", key, origin);
+    } else if (!i.present) {
+      t += fmt::format("  # {}: {}  # not found ({})\n", key, yaml_scalar(i.value), origin);
+    } else {
+      t += fmt::format("  # {}\n  {}: {}\n", origin, key, yaml_scalar(i.value));
+    }
+  }
+  t += fmt::format("  # helmrelease: {}\n", yaml_scalar(c.paths.helmrelease));
+  t += fmt::format("  # ageKey: {}\n  # kubeconfig: {}\n", yaml_scalar(c.paths.age_key.generic_string()),
+                   yaml_scalar(c.paths.kubeconfig.generic_string()));
+  t += "# tools:             # executables (names on PATH, or paths)\n"
+       "#   talosctl: talosctl\n#   kubectl: kubectl\n#   helmfile: helmfile\n#   helm: helm\n"
+       "#   sops: sops\n#   op: op\n"
+       "# talos:\n#   parallelism: 16\n"
+       "# timeouts:          # per stage, e.g.\n#   apps: 20m\n"
+       "# flux:\n#   namespace: flux-system\n#   instance: flux\n";
+  return t;
+}
+
+}  // namespace
+
+int run_init(Session& session, const InitOptions& options, std::FILE* out) {
+  const std::string text = init_text(session);
+  if (options.to_stdout) {
+    fmt::print(out, "{}", text);
+    return 0;
+  }
+  const std::filesystem::path file = session.config.root / "fluxboot.yaml";
+  std::error_code ec;
+  if (std::filesystem::exists(file, ec) && !options.force)
+    throw InputError(fmt::format("{} exists; `fluxboot init --force` replaces it, `fluxboot init --stdout` "
+                                 "prints what it would write", file.string()));
+  const std::filesystem::path tmp = session.config.root / ".fluxboot.yaml.init-tmp";
+  {
+    std::FILE* f = std::fopen(tmp.c_str(), "wx");
+    if (f == nullptr) throw StageError(fmt::format("cannot write {}", tmp.string()));
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+  }
+  // Read back with the real loader before it replaces anything: init must never write a file
+  // the other commands reject.
+  try {
+    std::filesystem::path check = session.config.root / ".fluxboot-init-check";
+    std::filesystem::create_directories(check);
+    std::filesystem::copy_file(tmp, check / "fluxboot.yaml", std::filesystem::copy_options::overwrite_existing);
+    (void)gitops::load_config(check);
+    std::filesystem::remove_all(check);
+  } catch (const Error& e) {
+    std::filesystem::remove(tmp, ec);
+    std::filesystem::remove_all(session.config.root / ".fluxboot-init-check", ec);
+    throw StageError(std::string("internal error: the fluxboot.yaml init wrote does not load: ") + e.what());
+  }
+  std::filesystem::rename(tmp, file);
+  fmt::print(out, "wrote {} ({} layout items pinned); `fluxboot layout` shows them\n", file.string(),
+             std::count_if(session.config.layout.begin(), session.config.layout.end(),
+                           [](const LayoutItem& i) { return i.present; }));
+  return 0;
 }
 
 }  // namespace fluxboot::ops

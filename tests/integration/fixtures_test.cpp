@@ -83,6 +83,32 @@ TEST_P(Fixture, DoctorOfflinePasses) {
   EXPECT_THAT(r.out + r.err, Not(HasSubstr("canary")));
 }
 
+// `fluxboot init` pins what was detected: the layout afterwards is the same, item by item, now
+// from fluxboot.yaml; a second init refuses to overwrite it.
+TEST_P(Fixture, InitPinsTheDetectedLayout) {
+  FakeCluster c(GetParam());
+  auto before = fluxboot(c, {"layout", "-o", "json"});
+  ASSERT_EQ(before.exit_code, 0) << diag(before);
+  auto r = fluxboot(c, {"init"});
+  ASSERT_EQ(r.exit_code, 0) << diag(r);
+  ASSERT_TRUE(std::filesystem::exists(c.repo() / "fluxboot.yaml"));
+  auto after = fluxboot(c, {"layout", "-o", "json"});
+  ASSERT_EQ(after.exit_code, 0) << diag(after);
+  auto b = json::parse(before.out), a = json::parse(after.out);
+  ASSERT_EQ(a["items"].size(), b["items"].size());
+  for (size_t i = 0; i < a["items"].size(); ++i) {
+    EXPECT_EQ(a["items"][i]["value"], b["items"][i]["value"]) << a["items"][i].dump();
+    if (b["items"][i]["origin"] == "detected" && b["items"][i]["present"] == true) {
+      EXPECT_EQ(a["items"][i]["origin"], "fluxboot.yaml") << a["items"][i].dump();
+    }
+  }
+  EXPECT_EQ(a["inventory"], b["inventory"]);
+  auto again = fluxboot(c, {"init"});
+  EXPECT_EQ(again.exit_code, 3) << diag(again);
+  EXPECT_THAT(again.err, HasSubstr("fluxboot init --force"));
+  EXPECT_EQ(fluxboot(c, {"init", "--stdout"}).exit_code, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Layouts, Fixture, ::testing::ValuesIn(fixture_names()),
                          [](const auto& param_info) {
                            std::string n = param_info.param;
