@@ -117,10 +117,11 @@ class RunLock {
 };
 
 // Takes the lock for `command` and warns through the reporter about a stale lock taken over.
-// When <root>/.fluxboot cannot be written at all (a read-only checkout) it warns and returns
-// nullptr: the run goes on without lock and journal. LockedError still propagates.
+// When <root>/.fluxboot cannot be written at all (a read-only checkout) it refuses with
+// LockedError (exit 5): two such runs would both go ahead. With `allow_unlocked` (--no-lock) it
+// warns and returns nullptr instead: the run goes on without lock and journal.
 std::unique_ptr<RunLock> lock_repository(const std::filesystem::path& root, const std::string& command,
-                                         Reporter& reporter);
+                                         Reporter& reporter, bool allow_unlocked = false);
 
 // ---- stage inputs ------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ struct GlobalOptions {
   bool dry_run = false;             // --dry-run
   bool strict = false;              // --strict (unresolved ${VAR} is an error)
   bool no_debug_log = false;        // tests: do not write the XDG debug log
+  bool no_lock = false;             // --no-lock: go on when the repository lock cannot be created
 };
 
 class Session {

@@ -30,6 +30,9 @@ void add_global_flags(CLI::App& app, GlobalOptions& g) {
   app.add_flag("-q,--quiet", g.quiet, "Only warnings, errors and the summary");
   app.add_flag("--dry-run", g.dry_run, "Print the commands that would run; change nothing");
   app.add_flag("--strict", g.strict, "Treat an unresolved ${VAR} in HelmRelease values as an error");
+  app.add_flag("--no-lock", g.no_lock,
+               "Go on when <root>/.fluxboot cannot be written (a read-only checkout); without it such a run "
+               "refuses with exit 5, since nothing would stop a second run");
 }
 
 }  // namespace

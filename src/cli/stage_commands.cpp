@@ -48,7 +48,7 @@ int run_selection(const GlobalOptions& global, const Selection& selection, const
     Context ctx(s.config, s.options, s.runner(), *s.reporter, s.redactor);
     // Dry runs change nothing: no lock, no journal (a plan must not look like a success to --resume).
     std::unique_ptr<ops::RunLock> lock;
-    if (!ctx.dry_run()) lock = ops::lock_repository(s.config.root, command, *s.reporter);
+    if (!ctx.dry_run()) lock = ops::lock_repository(s.config.root, command, *s.reporter, s.global.no_lock);
 
     std::string resumed_from;
     if (flags.resume) {

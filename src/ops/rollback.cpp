@@ -168,7 +168,7 @@ int run_rollback(Session& s, const RollbackOptions& options, bool interactive, s
   std::unique_ptr<RunLock> lock;
   std::unique_ptr<RunJournal> journal;
   if (!ctx.dry_run()) {
-    lock = lock_repository(s.config.root, "rollback", *s.reporter);
+    lock = lock_repository(s.config.root, "rollback", *s.reporter, s.global.no_lock);
     journal = std::make_unique<RunJournal>(ctx, "rollback");
   }
   Millis limit = s.options.timeout.value_or(s.config.timeout_for("rollback", std::chrono::minutes(10)));

@@ -117,7 +117,8 @@ RunLock::~RunLock() {
   ::close(fd_);
 }
 
-std::unique_ptr<RunLock> lock_repository(const fs::path& root, const std::string& command, Reporter& reporter) {
+std::unique_ptr<RunLock> lock_repository(const fs::path& root, const std::string& command, Reporter& reporter,
+                                         bool allow_unlocked) {
   std::optional<LockOwner> stale;
   std::unique_ptr<RunLock> lock;
   try {
@@ -125,8 +126,11 @@ std::unique_ptr<RunLock> lock_repository(const fs::path& root, const std::string
   } catch (const LockedError&) {
     throw;
   } catch (const StageError& e) {
-    // A read-only checkout must not stop a bootstrap; it only loses the lock and the journal.
-    reporter.warn("", std::string(e.what()) + "; continuing without the repository lock");
+    // Without the lock nothing stops a second run from changing the cluster at the same time.
+    if (!allow_unlocked)
+      throw LockedError(std::string(e.what()) + ": no run starts without the repository lock (make .fluxboot "
+                                                "writable, or pass --no-lock if no other run can start)");
+    reporter.warn("", std::string(e.what()) + "; continuing without the repository lock (--no-lock)");
     return nullptr;
   }
   if (stale)

@@ -65,6 +65,21 @@ TEST(Pipeline, AllRunsEveryStageWithTheExpectedCommands) {
   EXPECT_TRUE(contains(r.err, "summary (ok"));
 }
 
+// Without a lock nothing stops a second run: a repository where .fluxboot cannot be created refuses
+// (exit 5, nothing run) unless --no-lock says no other run can start.
+TEST(Pipeline, NoLockNoRunUnlessNoLockIsGiven) {
+  FakeCluster c;
+  write_file(c.repo() / ".fluxboot", "a file where the state directory should be\n");
+  auto r = c.fluxboot({"talos"});
+  EXPECT_EQ(r.exit_code, 5) << diag(r);
+  EXPECT_TRUE(contains(r.err, "--no-lock")) << r.err;
+  EXPECT_EQ(c.count_calls("talosctl"), 0u);
+  auto forced = c.fluxboot({"talos", "--no-lock"});
+  EXPECT_EQ(forced.exit_code, 0) << diag(forced);
+  EXPECT_TRUE(contains(forced.err, "continuing without the repository lock")) << forced.err;
+  EXPECT_EQ(c.count_calls("talosctl", "apply-config"), 3u);
+}
+
 // A run killed by SIGKILL mid-kubeconfig leaves a complete admin credential beside the target;
 // the next kubeconfig stage removes it (issue: no credential file outlives a run).
 TEST(Pipeline, ACredentialLeftByAKilledRunIsRemovedByTheNextOne) {
