@@ -4,6 +4,9 @@
 // looks at the file system: it never parses, never runs a tool and never throws.
 #include <algorithm>
 #include <array>
+#include <fstream>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -254,6 +257,79 @@ void detect_cluster_kustomization(Config& c) {
   c.layout.push_back(std::move(k));
 }
 
+// The values lookup as the repository's own gotmpl writes it:
+//   readFile (printf "../../../kubernetes/apps/%s/%s/app/helmrelease.yaml" .Release.Namespace .Release.Name)
+// read from the gotmpl files beside the apps helmfile (and the helmfile itself). The printf path
+// is relative to the gotmpl's directory or to the helmfile's (repositories do both); the one whose
+// fixed prefix exists in the repository wins. A leading "%s" fed by a root variable ($rootDir)
+// is the root. Anything else fed into the pattern (a cluster id) is not guessed at.
+void detect_helmrelease_pattern(Config& c) {
+  LayoutItem h;
+  h.key = "paths.helmrelease";
+  h.origin = c.path_is_explicit("paths.helmrelease") ? "fluxboot.yaml" : "default";
+  h.value = c.paths.helmrelease;
+  if (h.origin == "default" && !c.paths.apps_helmfile.empty()) {
+    const fs::path state = c.root / c.paths.apps_helmfile;
+    std::vector<fs::path> files = {state};
+    std::error_code ec;
+    for (const fs::path& dir : {state.parent_path() / "templates", state.parent_path()})
+      for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.path().extension() == ".gotmpl") files.push_back(e.path());
+    static const std::regex call(R"re(readFile\s*\(\s*printf\s+"([^"]+)"((?:\s+[.$][A-Za-z_.]+)+)\s*\))re");
+    for (const auto& f : files) {
+      std::ifstream in(f, std::ios::binary);
+      if (!in) continue;
+      std::stringstream buf;
+      buf << in.rdbuf();
+      const std::string text = buf.str().substr(0, 1 << 20);
+      h.looked_for.push_back(rel(f.lexically_relative(c.root)));
+      for (std::sregex_iterator it(text.begin(), text.end(), call), end; it != end; ++it) {
+        std::string format = (*it)[1].str();
+        if (format.size() < 16 || (format.compare(format.size() - 16, 16, "helmrelease.yaml") != 0 &&
+                                   format.find("helm-release.yaml") == std::string::npos))
+          continue;
+        std::istringstream args((*it)[2].str());
+        std::string pattern, arg;
+        bool ok = true;
+        size_t pos = 0;
+        for (size_t at; ok && (at = format.find("%s", pos)) != std::string::npos; pos = at + 2) {
+          pattern += format.substr(pos, at - pos);
+          if (!(args >> arg)) ok = false;
+          else if (arg == ".Release.Namespace") pattern += "{namespace}";
+          else if (arg == ".Release.Name") pattern += "{name}";
+          else if (at == 0 && arg.front() == '$') pattern += "{root}";  // $rootDir and the like
+          else ok = false;
+        }
+        if (!ok) continue;
+        pattern += format.substr(pos);
+        std::vector<fs::path> bases;
+        if (pattern.rfind("{root}", 0) == 0) {
+          pattern = pattern.substr(pattern.find_first_not_of('/', 6));
+          bases.push_back(c.root);
+        } else {
+          bases = {f.parent_path(), state.parent_path()};
+        }
+        const std::string fixed = pattern.substr(0, pattern.find('{'));
+        for (const auto& base : bases) {
+          fs::path dir = (base / fixed).lexically_normal();
+          fs::path inside = dir.lexically_relative(c.root);
+          if (inside.empty() || inside.native().rfind("..", 0) == 0 || !is_dir(dir)) continue;
+          h.value = rel((base / pattern).lexically_normal().lexically_relative(c.root));
+          h.origin = "detected";
+          h.looked_for = {rel(f.lexically_relative(c.root))};
+          break;
+        }
+        if (h.origin == "detected") break;
+      }
+      if (h.origin == "detected") break;
+    }
+    if (h.origin == "detected") c.paths.helmrelease = h.value;
+  }
+  const std::string fixed = c.paths.helmrelease.substr(0, c.paths.helmrelease.find('{'));
+  h.present = is_dir(c.root / fixed);
+  c.layout.push_back(std::move(h));
+}
+
 void detect_apps_dir(Config& c) {
   LayoutItem a = item(c, "paths.apps", c.paths.apps);
   a.present = is_dir(c.root / a.value);
@@ -269,6 +345,7 @@ void detect_apps_dir(Config& c) {
 // talconfig.yaml is one inventory source among several (fluxboot.yaml nodes:, the talosconfig
 // context): its absence is reported, not failed; load_inventory says what it finally used.
 bool layout_item_required(const Config& c, const LayoutItem& i) {
+  if (i.key == "paths.helmrelease") return false;  // releases without a HelmRelease are fine
   // The resources come from the template or from paths.resources: one of them is needed.
   if (i.key == "paths.resourcesTemplate" || i.key == "paths.resources") {
     const LayoutItem* t = c.layout_item("paths.resourcesTemplate");
@@ -301,6 +378,7 @@ void detect_layout(Config& config) {
   detect_talos_templates(config);
   detect_talosconfig(config);
   detect_cluster_kustomization(config);
+  detect_helmrelease_pattern(config);
 }
 
 }  // namespace fluxboot::gitops

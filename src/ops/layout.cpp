@@ -136,8 +136,15 @@ std::string init_text(const Session& session) {
       "# pinned so that it no longer depends on detection. Every key is documented in\n"
       "# docs/configuration.md; `fluxboot layout` shows what is used and where it came from.\n"
       "paths:\n";
+  const Paths defaults;
   for (const auto& i : c.layout) {
     const std::string key = i.key.substr(std::string("paths.").size());
+    // The default lookup keeps its helm-release.yaml fallback only while it is not pinned.
+    if (i.key == "paths.helmrelease" && i.value == defaults.helmrelease && i.origin != "fluxboot.yaml") {
+      t += fmt::format("  # {}: {}  # (the default; helm-release.yaml is tried where helmrelease.yaml is missing)\n",
+                       key, yaml_scalar(i.value));
+      continue;
+    }
     std::string origin = i.origin == "detected" ? "detected" : i.origin == "fluxboot.yaml" ? "from fluxboot.yaml" : "default";
     if (i.looked_for.size() > 1) origin += "; looked for " + gitops::layout_candidates(c, i.key);
     if (i.value.empty()) {
@@ -148,7 +155,6 @@ std::string init_text(const Session& session) {
       t += fmt::format("  # {}\n  {}: {}\n", origin, key, yaml_scalar(i.value));
     }
   }
-  t += fmt::format("  # helmrelease: {}\n", yaml_scalar(c.paths.helmrelease));
   t += fmt::format("  # ageKey: {}\n  # kubeconfig: {}\n", yaml_scalar(c.paths.age_key.generic_string()),
                    yaml_scalar(c.paths.kubeconfig.generic_string()));
   t += "# tools:             # executables (names on PATH, or paths)\n"

@@ -103,3 +103,48 @@ TEST(DetectLayout, FindsResourcesTemplateAndTalconfigUnderKubernetes) {
 
 }  // namespace
 }  // namespace fluxboot::gitops
+
+namespace fluxboot::gitops {
+namespace {
+
+// The values lookup pattern comes from the repository's own gotmpl, relative to the gotmpl's
+// directory or to the helmfile's, whichever names a directory of the repository.
+TEST(DetectHelmreleasePattern, ReadFromTheRepositorysGotmpl) {
+  fluxboot::testing::TempDir dir;
+  using fluxboot::testing::write_file;
+  write_file(dir / "bootstrap/helmfile.d/01-apps.yaml", "releases: []\n");
+  write_file(dir / "bootstrap/helmfile.d/templates/values.yaml.gotmpl",
+             "{{ (fromYaml (readFile (printf \"../../../kubernetes/main/apps/%s/%s/app/helmrelease.yaml\" "
+             ".Release.Namespace .Release.Name))).spec.values | toYaml }}\n");
+  write_file(dir / "kubernetes/main/apps/kube-system/cilium/app/helmrelease.yaml", "kind: HelmRelease\n");
+  Config c = load_config(dir.path());
+  EXPECT_EQ(c.paths.helmrelease, "kubernetes/main/apps/{namespace}/{name}/app/helmrelease.yaml");
+  ASSERT_NE(c.layout_item("paths.helmrelease"), nullptr);
+  EXPECT_EQ(c.layout_item("paths.helmrelease")->origin, "detected");
+  EXPECT_EQ(c.layout_item("paths.helmrelease")->looked_for,
+            std::vector<std::string>{"bootstrap/helmfile.d/templates/values.yaml.gotmpl"});
+}
+
+TEST(DetectHelmreleasePattern, RelativeToTheHelmfileAndFromARootVariable) {
+  fluxboot::testing::TempDir dir;
+  using fluxboot::testing::write_file;
+  write_file(dir / "kubernetes/bootstrap/helmfile.yaml.gotmpl",
+             "{{ $rootDir := env \"ROOT\" }}\nvalues: [{{ readFile (printf \"%s/kubernetes/apps/base/%s/%s/app/helm-release.yaml\" $rootDir .Release.Namespace .Release.Name) }}]\n");
+  write_file(dir / "kubernetes/apps/base/x/y/app/helm-release.yaml", "kind: HelmRelease\n");
+  Config c = load_config(dir.path());
+  EXPECT_EQ(c.paths.helmrelease, "kubernetes/apps/base/{namespace}/{name}/app/helm-release.yaml");
+}
+
+TEST(DetectHelmreleasePattern, UnknownArgumentsAndExplicitSettingsAreNotGuessedAt) {
+  fluxboot::testing::TempDir dir;
+  using fluxboot::testing::write_file;
+  write_file(dir / "bootstrap/helmfile.yaml",
+             "values: ['{{ readFile (printf \"%s/kubernetes/clusters/%s/app/helmrelease.yaml\" $rootDir $clusterId) }}']\n");
+  write_file(dir / "kubernetes/clusters/main/app/helmrelease.yaml", "kind: HelmRelease\n");
+  EXPECT_EQ(load_config(dir.path()).paths.helmrelease, Paths{}.helmrelease);
+  write_file(dir / "fluxboot.yaml", "paths:\n  helmrelease: k8s/{namespace}/{name}.yaml\n");
+  EXPECT_EQ(load_config(dir.path()).paths.helmrelease, "k8s/{namespace}/{name}.yaml");
+}
+
+}  // namespace
+}  // namespace fluxboot::gitops
