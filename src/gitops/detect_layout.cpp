@@ -275,7 +275,8 @@ void detect_helmrelease_pattern(Config& c) {
     for (const fs::path& dir : {state.parent_path() / "templates", state.parent_path()})
       for (const auto& e : fs::directory_iterator(dir, ec))
         if (e.path().extension() == ".gotmpl") files.push_back(e.path());
-    static const std::regex call(R"re(readFile\s*\(\s*printf\s+"([^"]+)"((?:\s+[.$][A-Za-z_.]+)+)\s*\))re");
+    // `readFile (printf "..." ...)`, or the printf assigned to a variable that readFile reads.
+    static const std::regex call(R"re(printf\s+"([^"]+)"((?:\s+[.$][A-Za-z_.]+)+))re");
     for (const auto& f : files) {
       std::ifstream in(f, std::ios::binary);
       if (!in) continue;
@@ -283,6 +284,7 @@ void detect_helmrelease_pattern(Config& c) {
       buf << in.rdbuf();
       const std::string text = buf.str().substr(0, 1 << 20);
       h.looked_for.push_back(rel(f.lexically_relative(c.root)));
+      if (text.find("readFile") == std::string::npos) continue;
       for (std::sregex_iterator it(text.begin(), text.end(), call), end; it != end; ++it) {
         std::string format = (*it)[1].str();
         if (format.size() < 16 || (format.compare(format.size() - 16, 16, "helmrelease.yaml") != 0 &&
@@ -324,6 +326,18 @@ void detect_helmrelease_pattern(Config& c) {
       if (h.origin == "detected") break;
     }
     if (h.origin == "detected") c.paths.helmrelease = h.value;
+    // The lookup also says where the apps are: `<apps>/{namespace}/...`, when the default
+    // kubernetes/apps is not there (apps/ at the root, say).
+    const auto at = h.value.find("/{namespace}/");
+    for (auto& a : c.layout)
+      if (h.origin == "detected" && a.key == "paths.apps" && a.origin == "default" && !a.present &&
+          at != std::string::npos && is_dir(c.root / h.value.substr(0, at))) {
+        a.looked_for.push_back(h.value.substr(0, at) + " (from the HelmRelease lookup)");
+        a.value = h.value.substr(0, at);
+        a.origin = "detected";
+        a.present = true;
+        c.paths.apps = a.value;
+      }
   }
   const std::string fixed = c.paths.helmrelease.substr(0, c.paths.helmrelease.find('{'));
   h.present = is_dir(c.root / fixed);

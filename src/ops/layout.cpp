@@ -96,8 +96,10 @@ int run_layout(Session& session, const LayoutOptions& options, std::FILE* out) {
     else if (i.key == "paths.talosconfig")
       fmt::print(out, "    not there yet (looked for {}): --talosconfig or TALOSCONFIG point elsewhere; "
                       "talosctl gen config or talhelper genconfig writes it\n", looked);
-    else if (i.key == "paths.resources" && !gitops::layout_item_required(c, i))
-      fmt::print(out, "    not used: the resources come from the template\n");
+    else if (i.key == "paths.resources" && !gitops::layout_item_required(c, i)) {
+      const LayoutItem* t = c.layout_item("paths.resourcesTemplate");
+      if (t != nullptr && t->present) fmt::print(out, "    not used: the resources come from the template\n");
+    }
     else if (i.key == "paths.resourcesTemplate" && !gitops::layout_item_required(c, i))
       fmt::print(out, "    not used: the resources come from paths.resources\n");
     else if (i.key == "paths.resourcesTemplate")

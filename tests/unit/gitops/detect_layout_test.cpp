@@ -148,3 +148,26 @@ TEST(DetectHelmreleasePattern, UnknownArgumentsAndExplicitSettingsAreNotGuessedA
 
 }  // namespace
 }  // namespace fluxboot::gitops
+
+namespace fluxboot::gitops {
+namespace {
+
+// `$path := printf ...` then `readFile $path`, and apps/ at the root: the lookup says both.
+TEST(DetectHelmreleasePattern, AVariableLookupAlsoLocatesTheAppsDirectory) {
+  fluxboot::testing::TempDir dir;
+  using fluxboot::testing::write_file;
+  write_file(dir / "bootstrap/helmfile.yaml", "releases: []\n");
+  write_file(dir / "bootstrap/templates/values.yaml.gotmpl",
+             "{{ $p := printf \"../../apps/%s/%s/app/helm-release.yaml\" .Release.Namespace .Release.Name }}\n"
+             "{{ (fromYaml (readFile $p)).spec.values | toYaml }}\n");
+  write_file(dir / "apps/kube-system/cilium/app/helm-release.yaml", "kind: HelmRelease\n");
+  Config c = load_config(dir.path());
+  EXPECT_EQ(c.paths.helmrelease, "apps/{namespace}/{name}/app/helm-release.yaml");
+  EXPECT_EQ(c.paths.apps, "apps");
+  ASSERT_NE(c.layout_item("paths.apps"), nullptr);
+  EXPECT_TRUE(c.layout_item("paths.apps")->present);
+  EXPECT_EQ(c.layout_item("paths.apps")->origin, "detected");
+}
+
+}  // namespace
+}  // namespace fluxboot::gitops
