@@ -45,6 +45,10 @@ struct Paths {
   std::filesystem::path age_key = "age.key";
   // {namespace} and {name} are replaced; the values reader's entry point.
   std::string helmrelease = "kubernetes/apps/{namespace}/{name}/app/helmrelease.yaml";
+  // Per-release exceptions to `helmrelease`, read from the lookup gotmpl's own override map
+  // (`dict "network/envoy-gateway" "../../kubernetes/apps/.../app/helmrelease.yaml"`):
+  // "<namespace>/<name>" → path relative to the root.
+  std::map<std::string, std::string> helmrelease_overrides;
   std::filesystem::path kubeconfig = "kubeconfig";
   std::filesystem::path talosconfig = "talos/clusterconfig/talosconfig";
 };
@@ -87,6 +91,19 @@ struct Config {
     return nullptr;
   }
   Tools tools;
+  // Multi-cluster repositories (kubernetes/clusters/<name>/, talos/<name>/): the cluster this run is
+  // for, from --cluster or `cluster:` in fluxboot.yaml, or the only one there is. Empty in a
+  // single-cluster layout. docs/layouts.md "Several clusters in one repository".
+  std::string cluster;
+  std::string cluster_origin;                     // "--cluster" | "fluxboot.yaml" | "detected" | ""
+  std::vector<std::string> clusters;              // every cluster the repository holds, sorted
+  // Environment variables the helmfile templates read for the cluster (`requiredEnv "CLUSTER"`):
+  // set to `cluster` for helmfile when the user's environment does not set them.
+  std::vector<std::string> cluster_env;
+  // The other clusters' own directories (absolute): the values reader does not look inside them,
+  // so a ConfigMap of another cluster never feeds this one's substitutions.
+  std::vector<std::filesystem::path> foreign_dirs;
+  bool kube_context_is_explicit = false;
   std::string field_manager = "fluxboot";
   std::string kube_context_name = "main";         // --force-context-name for `talosctl kubeconfig`
   int talos_parallelism = 16;                     // concurrent apply-config calls (all nodes of a home lab at once)

@@ -13,8 +13,11 @@
 namespace fluxboot::gitops {
 
 // Reads <root>/fluxboot.yaml if present (defaults otherwise). Unknown keys, wrong types and bad
-// durations are all reported together (InputError).
-Config load_config(const std::filesystem::path& root);
+// durations are all reported together (InputError). `cluster` (--cluster) picks one cluster of a
+// multi-cluster repository and wins over `cluster:` in fluxboot.yaml.
+Config load_config(const std::filesystem::path& root, const std::string& cluster = {});
+// A cluster name as it can appear as a directory: [A-Za-z0-9._-]+, not "." or "..".
+bool is_cluster_name(const std::string& name);
 
 // Finds the repository's layout on disk for every path fluxboot.yaml does not set: the bootstrap
 // helmfiles (helmfile.d/00-crds + 01-apps, helmfile/crds + apps, a single helmfile.yaml, each as
@@ -54,6 +57,12 @@ struct MachineConfigTemplates {
 // nullopt unless <talosTemplates>/nodes/ holds at least one *.yaml.j2 and a base template exists.
 // Never throws; never renders (roles are read from the <role>/ directory or the patch's text).
 std::optional<MachineConfigTemplates> find_machineconfig_templates(const Config& config);
+
+// The environment a node's machine-config templates are rendered with: `env` plus what the
+// recipes export per node, IS_CONTROLPLANE=true for a control plane and MACHINE_TYPE
+// (controlplane | worker). The talos stage and doctor both render through this.
+std::map<std::string, std::string> node_template_env(std::map<std::string, std::string> env,
+                                                     const NodeSpec& node);
 
 // Cluster name from talconfig.yaml clusterName (empty when unknown).
 std::string cluster_name(const Config& config);

@@ -28,6 +28,8 @@ struct GlobalOptions {
   bool strict = false;              // --strict (unresolved ${VAR} is an error)
   bool no_debug_log = false;        // tests: do not write the XDG debug log
   bool no_lock = false;             // --no-lock: go on when the repository lock cannot be created
+  std::string cluster;              // --cluster NAME (multi-cluster repositories)
+  bool layout_only = false;         // `fluxboot layout`: report an unresolved cluster instead of failing
 };
 
 class Session {

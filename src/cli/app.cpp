@@ -21,6 +21,9 @@ void add_global_flags(CLI::App& app, GlobalOptions& g) {
   app.add_option("--talosconfig", g.talosconfig,
                  "talosconfig (default: $TALOSCONFIG, then <root>/talos/clusterconfig/talosconfig)")
       ->type_name("FILE");
+  app.add_option("--cluster", g.cluster,
+                 "The cluster of a multi-cluster repository (kubernetes/clusters/NAME, talos/NAME)")
+      ->type_name("NAME");
   app.add_option("--timeout", g.timeout, "Deadline for each stage, overriding fluxboot.yaml (e.g. 15m)")
       ->type_name("DURATION");
   app.add_option("--log-format", g.log_format, "text, or json: one JSON event per line on stdout")

@@ -17,7 +17,9 @@ void add_layout_command(CLI::App& app, GlobalOptions& global, Action& action) {
       ->capture_default_str();
   cmd->callback([&global, &action, options] {
     action = [&global, options] {
-      return with_session(global,
+      GlobalOptions g = global;
+      g.layout_only = true;  // show the clusters to choose from instead of refusing
+      return with_session(g,
                           [&](Session& session) { return ops::run_layout(session, *options, stdout); });
     };
   });

@@ -5,7 +5,10 @@
 #include <cstdlib>
 #include <ctime>
 
+#include <algorithm>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "fluxboot/error.hpp"
 #include "fluxboot/gitops.hpp"
@@ -78,7 +81,24 @@ Session::Session(const GlobalOptions& g) : global(g) {
     if (eq != std::string::npos) options.env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
 
-  config = gitops::load_config(resolve_root(g.root));
+  config = gitops::load_config(resolve_root(g.root), g.cluster);
+  // The helmfile templates read the cluster from the environment (`requiredEnv "CLUSTER"`): set
+  // it for every tool unless the user's environment already does (theirs wins, and is shown).
+  for (const auto& name : config.cluster_env) {
+    auto it = options.env.find(name);
+    if (it == options.env.end()) options.env[name] = config.cluster;
+    else if (it->second != config.cluster)
+      reporter->warn("", fmt::format("{}={} in the environment, cluster {} selected: helmfile reads {}",
+                                     name, it->second, config.cluster, it->second));
+  }
+  if (!g.layout_only && !config.clusters.empty() && !config.cluster.empty() &&
+      std::find(config.clusters.begin(), config.clusters.end(), config.cluster) == config.clusters.end())
+    throw InputError(fmt::format("cluster '{}' (from {}) is not in this repository: it holds {}", config.cluster,
+                                 config.cluster_origin, fmt::join(config.clusters, ", ")));
+  if (!g.layout_only && config.cluster.empty() && config.clusters.size() > 1)
+    throw InputError(fmt::format(
+        "this repository holds {} clusters ({}): choose one with --cluster NAME or `cluster:` in fluxboot.yaml",
+        config.clusters.size(), fmt::join(config.clusters, ", ")));
   options.dry_run = g.dry_run;
   options.strict = g.strict;
   if (!g.timeout.empty()) options.timeout = parse_duration(g.timeout, "--timeout");

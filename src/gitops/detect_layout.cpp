@@ -6,6 +6,7 @@
 #include <array>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <system_error>
@@ -63,6 +64,120 @@ std::string first_helmfile(const fs::path& root, const std::string& dir,
   return {};
 }
 
+// ---- several clusters in one repository
+// kubernetes/clusters/<name>/ (or clusters/<name>/) holding a Flux Kustomization, talos/<name>/
+// holding machine-config templates or a talconfig.yaml. The clusters' directories are where the
+// per-cluster candidates below are looked for first.
+constexpr std::array<const char*, 2> kClusterParents = {"kubernetes/clusters", "clusters"};
+constexpr std::array<const char*, 2> kTalosParents = {"talos", "kubernetes/talos"};
+
+std::string head_of(const fs::path& file, std::size_t limit = 1 << 16) {
+  std::ifstream in(file, std::ios::binary);
+  std::string text(limit, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(limit));
+  text.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+  return text;
+}
+
+bool yaml_file_name(const fs::path& p) {
+  const std::string ext = p.extension().string();
+  return ext == ".yaml" || ext == ".yml";
+}
+
+// A Flux Kustomization (kustomize.toolkit.fluxcd.io, kind: Kustomization) in `file`.
+bool holds_flux_kustomization(const fs::path& file) {
+  if (!yaml_file_name(file) || !is_file(file)) return false;
+  const std::string text = head_of(file);
+  static const std::regex kind(R"((^|\n)kind:[ \t]*Kustomization[ \t]*(\r?\n|$))");
+  return text.find("kustomize.toolkit.fluxcd.io") != std::string::npos && std::regex_search(text, kind);
+}
+
+bool dir_holds_flux_kustomization(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (holds_flux_kustomization(e.path())) return true;
+  return false;
+}
+
+bool holds_talos_cluster(const fs::path& dir) {
+  for (const char* f : {"machineconfig.yaml.j2", "cluster.yaml.j2", "talconfig.yaml"})
+    if (is_file(dir / f)) return true;
+  return false;
+}
+
+std::vector<std::string> subdirs(const fs::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_directory(ec) && e.path().filename().string().rfind('.', 0) != 0)
+      out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void detect_cluster(Config& c) {
+  LayoutItem i;
+  i.key = "cluster";
+  std::set<std::string> names;
+  std::vector<std::pair<std::string, fs::path>> owned;  // cluster → a directory of its own
+  for (const char* parent : kClusterParents) {
+    i.looked_for.push_back(std::string(parent) + "/<name>/");
+    for (const auto& n : subdirs(c.root / parent))
+      if (is_cluster_name(n) && dir_holds_flux_kustomization(c.root / parent / n)) {
+        names.insert(n);
+        owned.emplace_back(n, c.root / parent / n);
+      }
+  }
+  for (const char* parent : kTalosParents) {
+    i.looked_for.push_back(std::string(parent) + "/<name>/");
+    for (const auto& n : subdirs(c.root / parent))
+      if (is_cluster_name(n) && holds_talos_cluster(c.root / parent / n)) {
+        names.insert(n);
+        owned.emplace_back(n, c.root / parent / n);
+      }
+  }
+  // kubernetes/apps/<name>/ beside a shared kubernetes/apps/base/: that cluster's Kustomizations.
+  for (const auto& n : names)
+    if (is_dir(c.root / c.paths.apps / n)) owned.emplace_back(n, c.root / c.paths.apps / n);
+  c.clusters.assign(names.begin(), names.end());
+  if (!c.cluster.empty()) {
+    i.origin = c.cluster_origin;
+    i.value = c.cluster;
+    i.present = names.count(c.cluster) > 0;
+  } else if (names.size() == 1) {
+    c.cluster = *names.begin();
+    c.cluster_origin = "detected";
+    i.origin = "detected";
+    i.value = c.cluster;
+    i.present = true;
+  } else {
+    i.origin = "default";
+    i.present = names.empty();  // one cluster, no per-cluster directories: nothing to choose
+  }
+  if (!c.cluster.empty())
+    for (const auto& [name, dir] : owned)
+      if (name != c.cluster) c.foreign_dirs.push_back(dir.lexically_normal());
+  // The kube context talosctl names: the cluster, in a repository of several.
+  if (!c.kube_context_is_explicit && !c.cluster.empty() && (names.size() > 1 || c.cluster_origin != "detected"))
+    c.kube_context_name = c.cluster;
+  c.layout.push_back(std::move(i));
+}
+
+// An environment variable that names the cluster: CLUSTER, CLUSTER_NAME, KUBE_CLUSTER...
+bool is_cluster_env(const std::string& name) {
+  return name == "CLUSTER" || name == "CLUSTER_NAME" ||
+         (name.size() > 8 && name.compare(name.size() - 8, 8, "_CLUSTER") == 0);
+}
+
+// "talos/<cluster>" before "talos": the per-cluster candidates first, when there is a cluster.
+std::vector<std::string> per_cluster(const Config& c, std::initializer_list<const char*> dirs) {
+  std::vector<std::string> out;
+  if (!c.cluster.empty())
+    for (const char* d : dirs) out.push_back(rel(fs::path(d) / c.cluster));
+  for (const char* d : dirs) out.emplace_back(d);
+  return out;
+}
+
 LayoutItem item(const Config& c, const std::string& key, const fs::path& current) {
   LayoutItem i;
   i.key = key;
@@ -72,10 +187,10 @@ LayoutItem item(const Config& c, const std::string& key, const fs::path& current
 }
 
 // Unless fluxboot.yaml set it: the first <dir>/<file> of `dirs` that exists becomes the item.
-void detect_file(const Config& c, LayoutItem& i, const std::vector<const char*>& dirs,
+void detect_file(const Config& c, LayoutItem& i, const std::vector<std::string>& dirs,
                  const char* file) {
   if (i.origin == "fluxboot.yaml") return;
-  for (const char* dir : dirs) {
+  for (const auto& dir : dirs) {
     std::string candidate = rel(fs::path(dir) / file);
     i.looked_for.push_back(candidate);
     if (is_file(c.root / candidate)) {
@@ -180,7 +295,7 @@ void detect_resources(Config& c) {
 void detect_talconfig(Config& c) {
   LayoutItem t = item(c, "paths.talconfig", c.paths.talconfig);
   LayoutItem cc = item(c, "paths.clusterconfig", c.paths.clusterconfig);
-  detect_file(c, t, {"talos", "kubernetes/talos", "kubernetes/bootstrap/talos"}, "talconfig.yaml");
+  detect_file(c, t, per_cluster(c, {"talos", "kubernetes/talos", "kubernetes/bootstrap/talos"}), "talconfig.yaml");
   // talhelper writes clusterconfig/ next to talconfig.yaml.
   if (cc.origin != "fluxboot.yaml" && t.origin == "detected") {
     cc.value = rel(fs::path(t.value).parent_path() / "clusterconfig");
@@ -199,7 +314,7 @@ void detect_talconfig(Config& c) {
 void detect_talos_templates(Config& c) {
   LayoutItem m = item(c, "paths.talosTemplates", c.paths.talos_templates);
   if (m.origin != "fluxboot.yaml") {
-    for (const char* dir : {"talos", "kubernetes/talos"}) {
+    for (const auto& dir : per_cluster(c, {"talos", "kubernetes/talos"})) {
       m.looked_for.push_back(rel(fs::path(dir) / "nodes"));
       Config probe = c;
       probe.paths.talos_templates = dir;
@@ -249,12 +364,91 @@ void detect_talosconfig(Config& c) {
 // `install.yaml`/`cluster.yaml` some repositories name it.
 void detect_cluster_kustomization(Config& c) {
   LayoutItem k = item(c, "paths.clusterKustomization", c.paths.cluster_kustomization);
-  detect_file(c, k, {"kubernetes/flux/cluster"}, "ks.yaml");
+  // A cluster's own directory: kubernetes/clusters/<cluster>/{ks,apps,cluster,install}.yaml, else
+  // its first file holding a Flux Kustomization.
+  if (!c.cluster.empty() && k.origin != "fluxboot.yaml")
+    for (const char* parent : kClusterParents) {
+      const fs::path dir = fs::path(parent) / c.cluster;
+      if (!is_dir(c.root / dir)) continue;
+      for (const char* f : {"ks.yaml", "apps.yaml", "cluster.yaml", "install.yaml"}) {
+        k.looked_for.push_back(rel(dir / f));
+        if (holds_flux_kustomization(c.root / dir / f)) {
+          k.value = rel(dir / f);
+          k.origin = "detected";
+          break;
+        }
+      }
+      if (k.origin != "detected") {
+        std::vector<fs::path> files;
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(c.root / dir, ec)) files.push_back(e.path());
+        std::sort(files.begin(), files.end());
+        for (const auto& f : files)
+          if (holds_flux_kustomization(f)) {
+            k.value = rel(f.lexically_relative(c.root));
+            k.origin = "detected";
+            break;
+          }
+      }
+      if (k.origin == "detected") break;
+    }
+  if (k.origin != "detected") detect_file(c, k, {"kubernetes/flux/cluster"}, "ks.yaml");
   if (k.origin != "detected") detect_file(c, k, {"kubernetes/flux/cluster"}, "install.yaml");
   if (k.origin != "detected") detect_file(c, k, {"kubernetes/flux/config", "kubernetes/flux/cluster"}, "cluster.yaml");
   k.present = is_file(c.root / k.value);
   c.paths.cluster_kustomization = k.value;
   c.layout.push_back(std::move(k));
+}
+
+// `requiredEnv "CLUSTER"` (or env "CLUSTER_NAME"...) in the helmfiles and their gotmpl files: the
+// variables helmfile reads the cluster from, which fluxboot sets for it (stages/helmfile_support).
+void detect_cluster_env(Config& c) {
+  c.cluster_env.clear();
+  if (c.cluster.empty()) return;
+  std::vector<fs::path> files;
+  for (const auto& h : {c.paths.apps_helmfile, c.paths.crds_helmfile}) {
+    if (h.empty()) continue;
+    const fs::path state = c.root / h;
+    files.push_back(state);
+    std::error_code ec;
+    for (const fs::path& dir : {state.parent_path() / "templates", state.parent_path()})
+      for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.path().extension() == ".gotmpl" || yaml_file_name(e.path())) files.push_back(e.path());
+  }
+  static const std::regex use(R"re(\b(?:requiredEnv|env)\s+"([A-Za-z_][A-Za-z0-9_]*)")re");
+  std::set<std::string> seen;
+  for (const auto& f : files) {
+    if (!is_file(f)) continue;
+    const std::string text = head_of(f, 1 << 20);
+    for (std::sregex_iterator it(text.begin(), text.end(), use), end; it != end; ++it) {
+      const std::string name = (*it)[1].str();
+      if (is_cluster_env(name) && seen.insert(name).second) c.cluster_env.push_back(name);
+    }
+  }
+}
+
+// The exceptions a lookup gotmpl lists beside its pattern, as a dict of "<ns>/<name>" to a path
+// (a string, or a printf fed by the cluster variable):
+//   dict "network/envoy-gateway" "../../../kubernetes/apps/base/network/envoy-gateway/app/helmrelease.yaml"
+//        "flux-system/flux-instance" (printf "../../../kubernetes/clusters/%s/flux-instance/helmrelease.yaml" (requiredEnv "CLUSTER"))
+void read_helmrelease_overrides(Config& c, const std::string& text, const fs::path& base) {
+  static const std::regex pair(
+      R"re("([a-z0-9][a-z0-9.-]*/[a-z0-9][a-z0-9.-]*)"\s+(?:"([^"{}]+)"|\(printf\s+"([^"{}]+)"\s+\((?:requiredEnv|env)\s+"([A-Za-z_][A-Za-z0-9_]*)"\)\)))re");
+  for (std::sregex_iterator it(text.begin(), text.end(), pair), end; it != end; ++it) {
+    std::string path = (*it)[2].str();
+    if (path.empty()) {
+      std::string format = (*it)[3].str();
+      const auto at = format.find("%s");
+      if (c.cluster.empty() || !is_cluster_env((*it)[4].str()) || at == std::string::npos ||
+          format.find("%s", at + 2) != std::string::npos)
+        continue;
+      path = format.replace(at, 2, c.cluster);
+    }
+    if (path.size() < 5 || path.compare(path.size() - 5, 5, ".yaml") != 0) continue;
+    const fs::path inside = (base / path).lexically_normal().lexically_relative(c.root);
+    if (inside.empty() || inside.native().rfind("..", 0) == 0) continue;  // never outside the root
+    c.paths.helmrelease_overrides[(*it)[1].str()] = rel(inside);
+  }
 }
 
 // The values lookup as the repository's own gotmpl writes it:
@@ -276,7 +470,9 @@ void detect_helmrelease_pattern(Config& c) {
       for (const auto& e : fs::directory_iterator(dir, ec))
         if (e.path().extension() == ".gotmpl") files.push_back(e.path());
     // `readFile (printf "..." ...)`, or the printf assigned to a variable that readFile reads.
-    static const std::regex call(R"re(printf\s+"([^"]+)"((?:\s+[.$][A-Za-z_.]+)+))re");
+    static const std::regex call(
+        R"re(printf\s+"([^"]+)"((?:\s+(?:[.$][A-Za-z_.]+|\((?:requiredEnv|env)\s+"[A-Za-z_][A-Za-z0-9_]*"\)))+))re");
+    static const std::regex token(R"re([.$][A-Za-z_.]+|\((?:requiredEnv|env)\s+"([A-Za-z_][A-Za-z0-9_]*)"\))re");
     for (const auto& f : files) {
       std::ifstream in(f, std::ios::binary);
       if (!in) continue;
@@ -290,15 +486,23 @@ void detect_helmrelease_pattern(Config& c) {
         if (format.size() < 16 || (format.compare(format.size() - 16, 16, "helmrelease.yaml") != 0 &&
                                    format.find("helm-release.yaml") == std::string::npos))
           continue;
-        std::istringstream args((*it)[2].str());
-        std::string pattern, arg;
+        const std::string arg_text = (*it)[2].str();
+        std::sregex_iterator args(arg_text.begin(), arg_text.end(), token), args_end;
+        std::string pattern;
         bool ok = true;
         size_t pos = 0;
         for (size_t at; ok && (at = format.find("%s", pos)) != std::string::npos; pos = at + 2) {
           pattern += format.substr(pos, at - pos);
-          if (!(args >> arg)) ok = false;
-          else if (arg == ".Release.Namespace") pattern += "{namespace}";
+          if (args == args_end) {
+            ok = false;
+            break;
+          }
+          const std::string arg = (*args)[0].str();
+          const std::string env = (*args)[1].str();
+          ++args;
+          if (arg == ".Release.Namespace") pattern += "{namespace}";
           else if (arg == ".Release.Name") pattern += "{name}";
+          else if (!env.empty() && is_cluster_env(env) && !c.cluster.empty()) pattern += c.cluster;
           else if (at == 0 && arg.front() == '$') pattern += "{root}";  // $rootDir and the like
           else ok = false;
         }
@@ -319,6 +523,7 @@ void detect_helmrelease_pattern(Config& c) {
           h.value = rel((base / pattern).lexically_normal().lexically_relative(c.root));
           h.origin = "detected";
           h.looked_for = {rel(f.lexically_relative(c.root))};
+          read_helmrelease_overrides(c, text, base);
           break;
         }
         if (h.origin == "detected") break;
@@ -359,6 +564,7 @@ void detect_apps_dir(Config& c) {
 // talconfig.yaml is one inventory source among several (fluxboot.yaml nodes:, the talosconfig
 // context): its absence is reported, not failed; load_inventory says what it finally used.
 bool layout_item_required(const Config& c, const LayoutItem& i) {
+  if (i.key == "cluster") return true;  // present unless the choice is missing or unknown
   if (i.key == "paths.helmrelease") return false;  // releases without a HelmRelease are fine
   // The resources come from the template or from paths.resources: one of them is needed.
   if (i.key == "paths.resourcesTemplate" || i.key == "paths.resources") {
@@ -385,7 +591,9 @@ std::string layout_candidates(const Config& config, const std::string& key) {
 
 void detect_layout(Config& config) {
   config.layout.clear();
+  config.foreign_dirs.clear();
   detect_apps_dir(config);
+  detect_cluster(config);
   detect_helmfiles(config);
   detect_resources(config);
   detect_talconfig(config);
@@ -393,6 +601,7 @@ void detect_layout(Config& config) {
   detect_talosconfig(config);
   detect_cluster_kustomization(config);
   detect_helmrelease_pattern(config);
+  detect_cluster_env(config);
 }
 
 }  // namespace fluxboot::gitops

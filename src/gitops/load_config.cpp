@@ -1,6 +1,7 @@
 // fluxboot.yaml: every key is checked (unknown keys, types, durations) and every problem is
 // collected before one InputError lists them all. The schema is documented in
 // docs/configuration.md; keep the two in step.
+#include <cctype>
 #include <algorithm>
 #include <functional>
 #include <set>
@@ -288,7 +289,7 @@ class ConfigReader {
   void read_top(const YAML::Node& doc, Config& c) {
     static const std::vector<std::string> known = {"paths", "tools", "fieldManager",
                                                    "kubeContextName", "talos", "timeouts",
-                                                   "flux", "nodes"};
+                                                   "flux", "nodes", "cluster"};
     each_key(doc, "", known, [&](const std::string& key, const YAML::Node& v) {
       if (key == "paths") read_paths(v, c.paths);
       else if (key == "tools") read_tools(v, c.tools);
@@ -296,12 +297,21 @@ class ConfigReader {
       else if (key == "timeouts") read_timeouts(v, c);
       else if (key == "flux") read_flux(v, c);
       else if (key == "nodes") read_nodes(v, c);
-      else if (key == "fieldManager") {
+      else if (key == "cluster") {
+        auto s = string(v, key);
+        if (s && !is_cluster_name(*s))
+          add(v, fmt::format("'cluster' must be a directory name (letters, digits, '-', '_', '.'), not '{}'", *s));
+        else if (s) {
+          c.cluster = *s;
+          c.cluster_origin = "fluxboot.yaml";
+        }
+      } else if (key == "fieldManager") {
         auto s = string(v, key);
         if (s && s->size() > 128) add(v, "'fieldManager' must be at most 128 characters");
         else if (s) c.field_manager = *s;
       } else if (auto s = string(v, key)) {
         c.kube_context_name = *s;
+        c.kube_context_is_explicit = true;
       }
     });
   }
@@ -315,7 +325,16 @@ class ConfigReader {
 
 }  // namespace
 
-Config load_config(const fs::path& root) {
+bool is_cluster_name(const std::string& name) {
+  if (name.empty() || name.size() > 63 || name == "." || name == "..") return false;
+  for (char ch : name)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.')) return false;
+  return true;
+}
+
+Config load_config(const fs::path& root, const std::string& cluster) {
+  if (!cluster.empty() && !is_cluster_name(cluster))
+    throw UsageError(fmt::format("--cluster must be a directory name (letters, digits, '-', '_', '.'), not '{}'", cluster));
   Config config;
   std::error_code ec;
   fs::path abs_root = fs::absolute(root.empty() ? fs::path(".") : root, ec).lexically_normal();
@@ -330,7 +349,13 @@ Config load_config(const fs::path& root) {
   config.root = abs_root;
 
   const fs::path file = abs_root / "fluxboot.yaml";
+  auto pick_cluster = [&] {
+    if (cluster.empty()) return;
+    config.cluster = cluster;
+    config.cluster_origin = "--cluster";
+  };
   if (!fs::exists(file, ec) && !fs::is_symlink(file, ec)) {
+    pick_cluster();
     detect_layout(config);
     return config;
   }
@@ -353,6 +378,7 @@ Config load_config(const fs::path& root) {
   }
   reader.problems.throw_if_any("invalid configuration");
   config.explicit_paths = reader.explicit_paths;
+  pick_cluster();
   detect_layout(config);
   return config;
 }

@@ -382,7 +382,7 @@ struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;
 
 struct Expr {
-  enum class Kind { Literal, List, Name, Attr, Item, Filter, Test, Not, And, Or, Eq, Ne, Concat } kind;
+  enum class Kind { Literal, List, Name, Attr, Item, Filter, Test, Not, And, Or, Eq, Ne, Concat, Cond } kind;
   int line = 1;
   int height = 1;                     // longest path to a leaf: bounds evaluation recursion
   Value literal;
@@ -615,9 +615,20 @@ class Parser {
     if (depth >= kMaxDepth) f_.fail(line(), "expression nested too deeply");
   }
 
+  // `a if cond else b` (the else part optional: an empty string), Jinja's lowest precedence.
   ExprPtr expression(int depth) {
     guard(depth);
-    return parse_or(depth + 1);
+    ExprPtr value = parse_or(depth + 1);
+    if (!peek_name("if")) return value;
+    auto e = make(Expr::Kind::Cond, line());
+    ++tok_;
+    e->args.push_back(std::move(value));
+    e->args.push_back(parse_or(depth + 1));
+    if (peek_name("else")) {
+      ++tok_;
+      e->args.push_back(expression(depth + 1));
+    }
+    return seal(std::move(e));
   }
 
   ExprPtr parse_or(int depth) {
@@ -993,6 +1004,9 @@ class Renderer {
         Value left = eval(*e.args[0]);
         return left.truthy() ? left : eval(*e.args[1]);
       }
+      case Expr::Kind::Cond:
+        if (eval(*e.args[1]).truthy()) return eval(*e.args[0]);
+        return e.args.size() > 2 ? eval(*e.args[2]) : Value::string("");
       case Expr::Kind::Eq: return Value::boolean(equal(eval(*e.args[0]), eval(*e.args[1])));
       case Expr::Kind::Ne: return Value::boolean(!equal(eval(*e.args[0]), eval(*e.args[1])));
       case Expr::Kind::Concat: {

@@ -58,6 +58,8 @@ void check_layout(DoctorRun& run) {
   // The same rule as `fluxboot layout`: what the stages need, with alternatives counted once.
   for (const auto& i : c.layout) {
     // Looked at again now: the repository may have changed since the layout was detected.
+    // The cluster is not a path: Session already refused an unknown or missing choice.
+    if (i.key == "cluster" && i.present) continue;
     if (!gitops::layout_item_required(c, i) || (i.present && fs::exists(c.abs(i.value), ec))) continue;
     k.details.push_back(fmt::format("{} ({}): missing; looked for {}", i.value.empty() ? "(none)" : i.value, i.key,
                                     gitops::layout_candidates(c, i.key)));
@@ -228,7 +230,7 @@ void check_releases(DoctorRun& run) {
 
 void check_release_names(DoctorRun& run) {
   const Config& c = run.ctx.config;
-  Check& k = run.add("release-names", "release names match kubernetes/apps");
+  Check& k = run.add("release-names", "release names match HelmReleases");
   const auto& st = run.state(true);
   if (!st) {
     k.status = CheckStatus::Skip;
@@ -241,18 +243,29 @@ void check_release_names(DoctorRun& run) {
                                       run.rel(st->file), r.name));
       continue;
     }
+    // Flux adopts the release when a HelmRelease of the same name and namespace exists: the one
+    // the values lookup finds (paths.helmrelease, its per-release overrides, shared base
+    // directories), else a kubernetes/apps/<ns>/<name> directory.
+    bool found = false;
+    std::string looked;
+    for (const auto& info : run.releases())
+      if (info.apps && info.ref.ns == r.ns && info.ref.name == r.name) {
+        found = !info.helmfile_only;
+        if (info.values) looked = run.rel(info.values->file);
+      }
     fs::path dir = c.abs(c.paths.apps) / r.ns / r.name;
     std::error_code ec;
-    if (!fs::is_directory(dir, ec))
-      k.details.push_back(fmt::format("{}: release {}/{} has no directory {}: Flux's HelmRelease of another name would "
-                                      "install a second copy instead of adopting it",
-                                      run.rel(st->file), r.ns, r.name, run.rel(dir)));
+    if (!found && !fs::is_directory(dir, ec))
+      k.details.push_back(fmt::format("{}: release {}/{} has no HelmRelease named {} (looked for {} and {}): Flux's "
+                                      "HelmRelease of another name would install a second copy instead of adopting it",
+                                      run.rel(st->file), r.ns, r.name, r.name,
+                                      looked.empty() ? c.paths.helmrelease : looked, run.rel(dir)));
   }
   if (!k.details.empty())
     fail(k, plural(k.details.size(), "release") + " Flux would not adopt",
-         "name each helmfile release and namespace exactly like its kubernetes/apps/<namespace>/<name> directory");
+         "name each helmfile release and namespace exactly like the HelmRelease Flux reconciles");
   else
-    k.summary = fmt::format("{} match their kubernetes/apps/<ns>/<name> directories", plural(st->releases.size(), "release"));
+    k.summary = fmt::format("{} match a HelmRelease of the same name and namespace", plural(st->releases.size(), "release"));
 }
 
 void check_drift(DoctorRun& run) {
@@ -315,8 +328,7 @@ void check_talos_cni(DoctorRun& run) {
       for (const auto& part : parts) {
         std::string text = slurp(part);
         if (!n.config_templates.empty()) {
-          auto env = run.ctx.options.env;
-          if (n.control_plane) env["IS_CONTROLPLANE"] = "true";
+          const auto env = gitops::node_template_env(run.ctx.options.env, n);
           // Only the cluster settings are read here: a variable the recipes compute at apply time
           // (an Image Factory schematic, say) must not hide them. The talos stage still requires it.
           text = gitops::render_template(text, env, run.rel(part), &unresolved);

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <nlohmann/json.hpp>
 
@@ -31,7 +32,8 @@ InventorySource inventory_source(const Session& session) {
   };
   if (c.nodes) s = {"fluxboot.yaml nodes", c.file ? c.file->filename().string() : "fluxboot.yaml", "", false};
   else if (present("paths.talconfig")) s = {"talconfig", c.paths.talconfig.generic_string(), "", false};
-  else if (present("paths.talosTemplates")) s = {"templates", (c.paths.talos_templates / "nodes").generic_string(), "", false};
+  else if (auto t = present("paths.talosTemplates") ? gitops::find_machineconfig_templates(c) : std::nullopt)
+    s = {"templates", t->nodes_dir.lexically_relative(c.root).generic_string(), "", false};
   else if (!session.options.talosconfig.empty() && std::filesystem::exists(session.options.talosconfig))
     s = {"talosconfig", session.options.talosconfig.string(), "", false};
   else
@@ -72,6 +74,8 @@ int run_layout(Session& session, const LayoutOptions& options, std::FILE* out) {
     nlohmann::json doc = {{"root", c.root.string()},
                           {"config", c.file ? nlohmann::json(c.file->string()) : nlohmann::json(nullptr)},
                           {"items", items},
+                          {"cluster", c.cluster.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.cluster)},
+                          {"clusters", c.clusters},
                           {"inventory", {{"source", inv.source},
                                          {"file", inv.file.empty() ? nlohmann::json(nullptr) : nlohmann::json(inv.file)},
                                          {"detail", inv.detail},
@@ -85,13 +89,21 @@ int run_layout(Session& session, const LayoutOptions& options, std::FILE* out) {
   fmt::print(out, "settings    {}\n\n", c.file ? c.file->filename().string() : "none (fluxboot.yaml absent: all detected)");
   for (const auto& i : c.layout) {
     std::string mark = !gitops::layout_item_required(c, i) ? "-" : i.present ? "✓" : "✗";
-    std::string value = i.value.empty() ? "(none)" : i.value;
+    std::string value = i.value.empty() ? (i.key == "cluster" ? (i.present ? "(one cluster)" : "(not chosen)") : "(none)") : i.value;
     fmt::print(out, "{} {:<28} {:<48} {}\n", mark, i.key, value, i.origin);
     const std::string looked = gitops::layout_candidates(c, i.key);
     const bool inventory_item = i.key == "paths.talconfig" || i.key == "paths.clusterconfig" ||
                                 i.key == "paths.talosTemplates";
+    if (i.key == "cluster" && c.clusters.size() > 1 && i.present)
+      fmt::print(out, "    one of {} ({}); --cluster NAME picks another\n", c.clusters.size(), fmt::join(c.clusters, ", "));
     if (i.present) continue;
-    if (inventory_item)
+    if (i.key == "cluster" && i.value.empty())
+      fmt::print(out, "    this repository holds {} clusters ({}): choose one with --cluster NAME or `cluster:` in "
+                      "fluxboot.yaml\n", c.clusters.size(), fmt::join(c.clusters, ", "));
+    else if (i.key == "cluster")
+      fmt::print(out, "    not in this repository (looked for {}); it holds {}\n", looked,
+                 c.clusters.empty() ? std::string("no per-cluster directories") : fmt::format("{}", fmt::join(c.clusters, ", ")));
+    else if (inventory_item)
       fmt::print(out, "    not found (looked for {}): one node-inventory source among several, see nodes below\n", looked);
     else if (i.key == "paths.talosconfig")
       fmt::print(out, "    not there yet (looked for {}): --talosconfig or TALOSCONFIG point elsewhere; "
@@ -139,8 +151,26 @@ std::string init_text(const Session& session) {
       "# docs/configuration.md; `fluxboot layout` shows what is used and where it came from.\n"
       "paths:\n";
   const Paths defaults;
+  // Per-cluster items (talos/<cluster>, kubernetes/clusters/<cluster>/...) are not pinned in a
+  // repository of several clusters: --cluster picks them per run.
+  auto per_cluster = [&](const std::string& v) {
+    if (c.cluster.empty() || c.clusters.size() < 2) return false;
+    const std::string mid = "/" + c.cluster + "/";
+    return ("/" + v + "/").find(mid) != std::string::npos;
+  };
+  std::string head;
   for (const auto& i : c.layout) {
+    if (i.key == "cluster") {
+      if (c.clusters.size() > 1)
+        head += fmt::format("# cluster: {}   # one of {}; --cluster NAME picks one per run\n",
+                            c.cluster.empty() ? c.clusters.front() : c.cluster, fmt::join(c.clusters, ", "));
+      continue;
+    }
     const std::string key = i.key.substr(std::string("paths.").size());
+    if (per_cluster(i.value) && i.origin != "fluxboot.yaml") {
+      t += fmt::format("  # {}: {}  # detected for cluster {}: left to --cluster\n", key, yaml_scalar(i.value), c.cluster);
+      continue;
+    }
     // The default lookup keeps its helm-release.yaml fallback only while it is not pinned.
     if (i.key == "paths.helmrelease" && i.value == defaults.helmrelease && i.origin != "fluxboot.yaml") {
       t += fmt::format("  # {}: {}  # (the default; helm-release.yaml is tried where helmrelease.yaml is missing)\n",
@@ -157,6 +187,7 @@ std::string init_text(const Session& session) {
       t += fmt::format("  # {}\n  {}: {}\n", origin, key, yaml_scalar(i.value));
     }
   }
+  t.insert(t.find("paths:\n"), head);
   t += fmt::format("  # ageKey: {}\n  # kubeconfig: {}\n", yaml_scalar(c.paths.age_key.generic_string()),
                    yaml_scalar(c.paths.kubeconfig.generic_string()));
   t += "# tools:             # executables (names on PATH, or paths)\n"

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -41,9 +42,7 @@ class ApplyTalosConfig final : public Stage {
     for (const auto& node : ctx.inventory()) {
       if (node.config_templates.empty()) continue;
       // The recipes export IS_CONTROLPLANE while rendering a control plane's config.
-      auto env = ctx.options.env;
-      if (node.control_plane) env["IS_CONTROLPLANE"] = "true";
-      else env.erase("IS_CONTROLPLANE");
+      const auto env = gitops::node_template_env(ctx.options.env, node);
       std::vector<std::string> texts;
       for (const auto& file : node.config_templates) {
         const std::string source = std::filesystem::relative(file, ctx.config.root).generic_string();
@@ -141,7 +140,13 @@ class ApplyTalosConfig final : public Stage {
         auto out = ctx.run_secret_output(inject, fmt::format("op inject {}", source));
         if (out) texts[i] = *out;
       }
-      const std::string name = fmt::format("{}-{}.yaml", i, node.config_templates[i].filename().stem().stem().string());
+      // "<i>-<file name without .yaml/.yaml.j2>.yaml": 127.0.0.12.yaml stays 127.0.0.12 (one
+      // private directory per node, so names never collide across nodes).
+      std::string base = node.config_templates[i].filename().string();
+      for (const char* ext : {".j2", ".yaml"})
+        if (base.size() > std::strlen(ext) && base.compare(base.size() - std::strlen(ext), std::strlen(ext), ext) == 0)
+          base.resize(base.size() - std::strlen(ext));
+      const std::string name = fmt::format("{}-{}.yaml", i, base);
       files.push_back(plan_only ? where / name : dir->write(name, texts[i]));
     }
     const auto merged = where / "machineconfig.yaml";

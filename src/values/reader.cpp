@@ -277,6 +277,7 @@ struct Reader::Impl {
       ks_cache;                                 // dir → Flux Kustomizations found there
   std::map<std::string, std::string> ns_cache;  // dir → kustomization.yaml namespace
   std::optional<std::vector<json>> cluster_docs;
+  std::optional<std::vector<Kustomization>> tree_ks;  // every Kustomization under the cluster's paths
   std::map<std::string, json> patch_cache;
   std::set<std::string> reported;
 
@@ -473,7 +474,7 @@ struct Reader::Impl {
            it != fs::recursive_directory_iterator(); it.increment(ec)) {
         if (ec) break;
         const auto& p = it->path();
-        if (it->is_directory(ec) && p.filename().string().rfind('.', 0) == 0) {
+        if (it->is_directory(ec) && (p.filename().string().rfind('.', 0) == 0 || foreign(p))) {
           it.disable_recursion_pending();
           continue;
         }
@@ -926,6 +927,44 @@ struct Reader::Impl {
     }
   }
 
+  // Another cluster's own directory (a multi-cluster repository): never read for this one.
+  bool foreign(const fs::path& dir) const {
+    const fs::path d = dir.lexically_normal();
+    for (const auto& f : config.foreign_dirs)
+      if (d == f) return true;
+    return false;
+  }
+
+  // Shared base directories (kubernetes/apps/base/<ns>/<app>) are reconciled by Kustomizations
+  // that live elsewhere: under the cluster Kustomization's spec.path (kubernetes/apps/<cluster>/),
+  // named <app>.yaml rather than ks.yaml. Every Flux Kustomization in that tree, parents applied.
+  const std::vector<Kustomization>& cluster_tree_kustomizations(std::vector<std::string>& warnings) {
+    if (tree_ks) return *tree_ks;
+    tree_ks.emplace();
+    std::set<std::string> seen;
+    for (const auto& c : cluster()) {
+      const std::string p = normalise_rel(str_at(c, {"spec", "path"}));
+      if (p.empty() || p.find("${") != std::string::npos) continue;
+      const fs::path top = (config.root / p).lexically_normal();
+      std::error_code ec;
+      if (!fs::is_directory(top, ec) || !seen.insert(top.string()).second) continue;
+      std::vector<fs::path> dirs = {top};
+      for (auto it = fs::recursive_directory_iterator(top, fs::directory_options::skip_permission_denied, ec);
+           it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (ec) break;
+        if (!it->is_directory(ec)) continue;
+        if (it->path().filename().string().rfind('.', 0) == 0 || foreign(it->path())) {
+          it.disable_recursion_pending();
+          continue;
+        }
+        dirs.push_back(it->path());
+      }
+      for (const auto& d : dirs)
+        for (const auto& k : kustomizations_in(d, warnings)) tree_ks->push_back(k);
+    }
+    return *tree_ks;
+  }
+
   std::optional<Kustomization> find_ks(const fs::path& app_dir,
                                        std::vector<std::string>& warnings) {
     const std::string app_rel = normalise_rel(rel(app_dir));
@@ -943,6 +982,14 @@ struct Reader::Impl {
       if (best) break;
       if (dir == config.root) break;
     }
+    if (!best)
+      for (const auto& k : cluster_tree_kustomizations(warnings)) {
+        std::string p = normalise_rel(str_at(k.doc, {"spec", "path"}));
+        if (path_covers(p, app_rel) && (!best || p.size() > best_len)) {
+          best = k;
+          best_len = p.size();
+        }
+      }
     return best;
   }
 
@@ -1008,6 +1055,9 @@ struct Reader::Impl {
   }
 
   fs::path helmrelease_file(const ReleaseRef& ref) const {
+    if (auto it = config.paths.helmrelease_overrides.find(ref.str());
+        it != config.paths.helmrelease_overrides.end())
+      return config.abs(it->second).lexically_normal();
     std::string pattern = config.paths.helmrelease;
     for (const auto& [key, value] :
          {std::pair<std::string, std::string>{"{namespace}", ref.ns}, {"{name}", ref.name}}) {

@@ -359,6 +359,7 @@ RunResult Background::finish(std::chrono::milliseconds timeout) {
 SimCluster::SimCluster(const std::string& scenario, const std::string& fixture) {
   if (fixture.empty()) copy_tree(FLUXBOOT_EXAMPLE_DIR, repo());
   else materialize_fixture(fixture, repo());
+  if (!fixture.empty()) fixture_args_ = fixture_args(fixture);
   fs::create_directories(tmp_ / "home");
   std::vector<std::string> argv = {kSim, "up", "--dir", sim_dir().string(), "--nodes", "3",
                                    "--kubectl", (tools_dir() / "kubectl").string(), "--helm", (tools_dir() / "helm").string(),
@@ -391,6 +392,7 @@ std::vector<std::string> SimCluster::fluxboot_argv(std::vector<std::string> args
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back("--root");
   argv.push_back(repo().string());
+  argv.insert(argv.end(), fixture_args_.begin(), fixture_args_.end());
   return argv;
 }
 

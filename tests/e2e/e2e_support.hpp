@@ -134,6 +134,7 @@ class SimCluster {
 
  private:
   TempDir tmp_;  // declared first: destroyed last, after `down`
+  std::vector<std::string> fixture_args_;  // tests/fixtures/<name>/args, after --root
   RunResult up_;
   std::map<std::string, std::string> env_;
   mutable int scenario_files_ = 0;

@@ -50,7 +50,9 @@ TEST_P(FixtureBootstrap, BootstrapsTwiceAndTheSecondRunChangesNothing) {
     EXPECT_EQ((r->out + r->err).find("sim-kubernetes-"), std::string::npos) << "an injected secret reached the output";
   }
   auto nodes = sim.kubectl({"get", "nodes", "-o", "name"});
-  EXPECT_NE(nodes.out.find("k8s-cp-1"), std::string::npos) << nodes.out;
+  // The multi-cluster fixture's node patches name their hosts (machine.network.hostname).
+  EXPECT_NE(nodes.out.find(GetParam() == "multi-cluster" ? "home-controlplane-11" : "k8s-cp-1"), std::string::npos)
+      << nodes.out;
 
   const std::string fixture = GetParam();
   if (fixture == "sops-split") {
@@ -65,6 +67,11 @@ TEST_P(FixtureBootstrap, BootstrapsTwiceAndTheSecondRunChangesNothing) {
     auto st = sim.status();
     ASSERT_TRUE(st.is_object());
     EXPECT_NE(st.dump().find("templated"), std::string::npos) << "the nodes run the templates' cluster: " << st.dump();
+  } else if (fixture == "multi-cluster") {
+    // Cluster home's own FluxInstance (its override in the values template), with home's variables.
+    auto fi = sim.kubectl({"get", "fluxinstances", "-A", "-o", "json"});
+    EXPECT_NE(fi.out.find("kubernetes/clusters/home"), std::string::npos) << fi.out.substr(0, 2000);
+    EXPECT_EQ(fi.out.find("kubernetes/clusters/lab"), std::string::npos) << "cluster lab's FluxInstance was installed";
   }
   EXPECT_FALSE(secret_value(sim, "sops-age", "age.agekey").empty());
 }

@@ -40,6 +40,9 @@ class Fixture : public ::testing::TestWithParam<std::string> {
     std::vector<std::string> argv = {FLUXBOOT_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());
     argv.insert(argv.end(), {"--root", c.repo().string()});
+    // Parameterized tests run on a fixture by name; its args file (--cluster ...) goes with it.
+    if (::testing::UnitTest::GetInstance()->current_test_info()->value_param() != nullptr)
+      for (const auto& a : fixture_args(GetParam())) argv.push_back(a);
     return run(argv, env(c), c.repo());
   }
   TempDir bin_;
@@ -99,8 +102,12 @@ TEST_P(Fixture, InitPinsTheDetectedLayout) {
   for (size_t i = 0; i < a["items"].size(); ++i) {
     EXPECT_EQ(a["items"][i]["value"], b["items"][i]["value"]) << a["items"][i].dump();
     // (The default HelmRelease lookup stays unpinned: pinned, it would lose its helm-release.yaml fallback.)
+    // (Nor are a multi-cluster repository's per-cluster paths: --cluster picks them per run.)
+    const bool per_cluster = b["cluster"].is_string() && b["clusters"].size() > 1 && b["items"][i]["value"].is_string() &&
+                             ("/" + b["items"][i]["value"].get<std::string>() + "/")
+                                     .find("/" + b["cluster"].get<std::string>() + "/") != std::string::npos;
     if (b["items"][i]["origin"] == "detected" && b["items"][i]["present"] == true &&
-        b["items"][i]["key"] != "paths.helmrelease") {
+        b["items"][i]["key"] != "paths.helmrelease" && !per_cluster) {
       EXPECT_EQ(a["items"][i]["origin"], "fluxboot.yaml") << a["items"][i].dump();
     }
   }
@@ -109,6 +116,54 @@ TEST_P(Fixture, InitPinsTheDetectedLayout) {
   EXPECT_EQ(again.exit_code, 3) << diag(again);
   EXPECT_THAT(again.err, HasSubstr("fluxboot init --force"));
   EXPECT_EQ(fluxboot(c, {"init", "--stdout"}).exit_code, 0);
+}
+
+// Several clusters: without --cluster every command but `layout` refuses and names them; each
+// cluster gets its own variables from the shared base, never the other's.
+class MultiCluster : public Fixture {};
+
+TEST_F(MultiCluster, RefusesWithoutAChoiceAndListsTheClusters) {
+  FakeCluster c("multi-cluster");
+  std::vector<std::string> argv = {FLUXBOOT_BINARY, "values", "--all", "--root", c.repo().string()};
+  auto r = run(argv, env(c), c.repo());
+  EXPECT_EQ(r.exit_code, 3) << diag(r);
+  EXPECT_THAT(r.err, HasSubstr("this repository holds 2 clusters (home, lab): choose one with --cluster NAME"));
+  auto layout = run({FLUXBOOT_BINARY, "layout", "-o", "json", "--root", c.repo().string()}, env(c), c.repo());
+  EXPECT_EQ(layout.exit_code, 3) << diag(layout);
+  auto doc = json::parse(layout.out);
+  EXPECT_EQ(doc["clusters"], json::array({"home", "lab"}));
+  EXPECT_TRUE(doc["cluster"].is_null());
+  auto unknown = run({FLUXBOOT_BINARY, "all", "--dry-run", "--cluster", "staging", "--root", c.repo().string()}, env(c),
+                     c.repo());
+  EXPECT_EQ(unknown.exit_code, 3) << diag(unknown);
+  EXPECT_THAT(unknown.err, HasSubstr("cluster 'staging' (from --cluster) is not in this repository: it holds home, lab"));
+}
+
+TEST_F(MultiCluster, EachClusterGetsItsOwnSubstitutionsAndNodes) {
+  FakeCluster c("multi-cluster");
+  auto values = [&](const std::string& cluster) {
+    auto r = run({FLUXBOOT_BINARY, "values", "--all", "-o", "json", "--cluster", cluster, "--root", c.repo().string()},
+                 env(c), c.repo());
+    EXPECT_EQ(r.exit_code, 0) << diag(r);
+    EXPECT_THAT(r.err, Not(HasSubstr("placeholders are left")));
+    return json::parse(r.out);
+  };
+  auto home = values("home"), lab = values("lab");
+  EXPECT_EQ(home["kube-system/coredns"]["service"]["clusterIP"], "10.43.0.10");
+  EXPECT_EQ(lab["kube-system/coredns"]["service"]["clusterIP"], "10.43.0.20");
+  EXPECT_EQ(home["flux-system/flux-instance"]["instance"]["sync"]["path"], "kubernetes/clusters/home");
+  EXPECT_EQ(lab["flux-system/flux-instance"]["instance"]["sync"]["path"], "kubernetes/clusters/lab");
+  auto layout = run({FLUXBOOT_BINARY, "layout", "-o", "json", "--cluster", "lab", "--root", c.repo().string()}, env(c),
+                    c.repo());
+  ASSERT_EQ(layout.exit_code, 0) << diag(layout);
+  auto doc = json::parse(layout.out);
+  EXPECT_THAT(doc["inventory"]["detail"].get<std::string>(), HasSubstr("2 nodes (1 control plane)"));
+  EXPECT_EQ(doc["cluster"], "lab");
+  auto plan = run({FLUXBOOT_BINARY, "all", "--dry-run", "--cluster", "lab", "--root", c.repo().string()}, env(c),
+                  c.repo());
+  ASSERT_EQ(plan.exit_code, 0) << diag(plan);
+  EXPECT_THAT(plan.err + plan.out, HasSubstr("--force-context-name lab"));
+  EXPECT_THAT(plan.err + plan.out, HasSubstr("apply-config --insecure --nodes 127.0.0.21"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Layouts, Fixture, ::testing::ValuesIn(fixture_names()),

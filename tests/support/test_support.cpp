@@ -71,6 +71,16 @@ std::vector<std::string> fixture_names() {
   return names;
 }
 
+std::vector<std::string> fixture_args(const std::string& name) {
+  const std::filesystem::path file = std::filesystem::path(FLUXBOOT_FIXTURES_DIR) / name / "args";
+  std::vector<std::string> out;
+  if (!std::filesystem::exists(file)) return out;
+  std::istringstream in(read_file(file));
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] != '#') out.push_back(line);
+  return out;
+}
+
 void materialize_fixture(const std::string& name, const std::filesystem::path& to) {
   const std::filesystem::path dir = std::filesystem::path(FLUXBOOT_FIXTURES_DIR) / name;
   if (!std::filesystem::is_directory(dir / "tree")) throw std::runtime_error("no fixture " + name);

@@ -32,6 +32,9 @@ std::vector<std::string> fixture_names();
 // Builds fixture `name` into `to`: the example repository, minus the paths listed in
 // <fixture>/remove, plus <fixture>/tree/.
 void materialize_fixture(const std::string& name, const std::filesystem::path& to);
+// The arguments every fluxboot command takes on fixture `name` (<fixture>/args, one per line):
+// `--cluster home` for the multi-cluster fixture. Empty for most.
+std::vector<std::string> fixture_args(const std::string& name);
 
 struct RunResult {
   int exit_code = -1;

@@ -1,5 +1,7 @@
 // Layout detection: each helmfile variant of docs/layouts.md found with no fluxboot.yaml, and
 // fluxboot.yaml keys always winning over detection.
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "fluxboot/gitops.hpp"
@@ -167,6 +169,80 @@ TEST(DetectHelmreleasePattern, AVariableLookupAlsoLocatesTheAppsDirectory) {
   ASSERT_NE(c.layout_item("paths.apps"), nullptr);
   EXPECT_TRUE(c.layout_item("paths.apps")->present);
   EXPECT_EQ(c.layout_item("paths.apps")->origin, "detected");
+}
+
+
+// ---- several clusters in one repository
+
+const std::string kFluxKs =
+    "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: cluster-apps}\n"
+    "spec: {path: ./kubernetes/apps}\n";
+
+TEST(DetectCluster, OneClusterDirectoryIsChosenAndItsPathsComeFirst) {
+  TempDir dir;
+  write_file(dir / "kubernetes/clusters/prod/ks.yaml", kFluxKs);
+  write_file(dir / "talos/prod/talconfig.yaml", "clusterName: prod\n");
+  write_file(dir / "talos/talconfig.yaml", "clusterName: other\n");
+  Config c = load_config(dir.path());
+  EXPECT_EQ(c.cluster, "prod");
+  EXPECT_EQ(origin(c, "cluster"), "detected");
+  EXPECT_EQ(c.paths.cluster_kustomization, "kubernetes/clusters/prod/ks.yaml");
+  EXPECT_EQ(c.paths.talconfig, "talos/prod/talconfig.yaml");
+  EXPECT_EQ(c.kube_context_name, "main");  // one cluster, not chosen: the default context name stays
+  EXPECT_TRUE(c.foreign_dirs.empty());
+}
+
+TEST(DetectCluster, SeveralClustersNeedAChoiceAndTheOthersAreForeign) {
+  TempDir dir;
+  for (const char* n : {"main", "test", "utility"}) {
+    write_file(dir / "kubernetes/clusters" / n / "apps.yaml", kFluxKs);
+    write_file(dir / "talos" / n / "machineconfig.yaml.j2", "version: v1alpha1\n");
+    write_file(dir / "kubernetes/apps" / n / "kube-system/cilium.yaml", kFluxKs);
+  }
+  write_file(dir / "kubernetes/clusters/README.md", "not a cluster\n");
+  write_file(dir / "kubernetes/clusters/docs/notes.yaml", "kind: ConfigMap\n");  // no Flux Kustomization
+  Config none = load_config(dir.path());
+  EXPECT_TRUE(none.cluster.empty());
+  EXPECT_EQ(none.clusters, (std::vector<std::string>{"main", "test", "utility"}));
+  ASSERT_NE(none.layout_item("cluster"), nullptr);
+  EXPECT_FALSE(none.layout_item("cluster")->present);
+
+  Config c = load_config(dir.path(), "test");
+  EXPECT_EQ(c.cluster, "test");
+  EXPECT_EQ(origin(c, "cluster"), "--cluster");
+  EXPECT_TRUE(c.layout_item("cluster")->present);
+  EXPECT_EQ(c.paths.cluster_kustomization, "kubernetes/clusters/test/apps.yaml");
+  EXPECT_EQ(c.kube_context_name, "test");
+  std::vector<std::string> foreign;
+  for (const auto& f : c.foreign_dirs) foreign.push_back(f.lexically_relative(dir.path()).generic_string());
+  std::sort(foreign.begin(), foreign.end());
+  EXPECT_EQ(foreign, (std::vector<std::string>{"kubernetes/apps/main", "kubernetes/apps/utility", "kubernetes/clusters/main",
+                                               "kubernetes/clusters/utility", "talos/main", "talos/utility"}));
+
+  Config unknown = load_config(dir.path(), "staging");
+  EXPECT_FALSE(unknown.layout_item("cluster")->present);
+  EXPECT_THROW(load_config(dir.path(), "../etc"), UsageError);
+}
+
+TEST(DetectCluster, ClusterEnvAndPerReleaseOverridesComeFromTheLookupTemplate) {
+  TempDir dir;
+  for (const char* n : {"a", "b"}) write_file(dir / "kubernetes/clusters" / n / "ks.yaml", kFluxKs);
+  write_file(dir / "bootstrap/helmfile/apps.yaml", "releases: []\n");
+  write_file(dir / "bootstrap/helmfile/templates/values.yaml.gotmpl",
+             "{{- $o := dict \"network/envoy\" \"../../../kubernetes/apps/network/envoy/app/helmrelease.yaml\"\n"
+             "   \"flux-system/flux-instance\" (printf \"../../../kubernetes/clusters/%s/fi/helmrelease.yaml\" (requiredEnv \"CLUSTER\"))\n"
+             "   \"x/escape\" \"../../../../outside/helmrelease.yaml\" -}}\n"
+             "{{- $p := index $o (printf \"%s/%s\" .Release.Namespace .Release.Name) | default (printf "
+             "\"../../../kubernetes/apps/%s/%s/helmrelease.yaml\" .Release.Namespace .Release.Name) -}}\n"
+             "{{ (fromYaml (readFile $p)).spec.values | toYaml }}\n");
+  write_file(dir / "kubernetes/apps/kube-system/cilium/helmrelease.yaml", "kind: HelmRelease\n");
+  Config c = load_config(dir.path(), "b");
+  EXPECT_EQ(c.paths.helmrelease, "kubernetes/apps/{namespace}/{name}/helmrelease.yaml");
+  EXPECT_EQ(c.cluster_env, (std::vector<std::string>{"CLUSTER"}));
+  EXPECT_EQ(c.paths.helmrelease_overrides,
+            (std::map<std::string, std::string>{{"network/envoy", "kubernetes/apps/network/envoy/app/helmrelease.yaml"},
+                                                {"flux-system/flux-instance", "kubernetes/clusters/b/fi/helmrelease.yaml"}}))
+      << "an override leaving the repository is dropped";
 }
 
 }  // namespace

@@ -306,6 +306,34 @@ TEST(Inventory, MachineConfigTemplatesRoleDirectoriesAddTheRoleTemplate) {
   EXPECT_EQ(nodes[1].config_templates.size(), 2u);  // no worker.yaml.j2
 }
 
+// talos/<cluster>/machineconfig.yaml.j2 beside <role>/<node>.yaml (no nodes/): only files naming a
+// hostname are nodes; <role>/<role>.yaml is the role's patch; schematics and optional patches are not nodes.
+TEST(Inventory, MachineConfigTemplatesWithRoleDirectoriesBesideTheBase) {
+  TempDir dir;
+  write_file(dir / "kubernetes/clusters/main/ks.yaml",
+             "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: x}\n");
+  write_file(dir / "talos/main/machineconfig.yaml.j2", "version: v1alpha1\n");
+  write_file(dir / "talos/main/controlplane/ayaka.yaml", "apiVersion: v1alpha1\nkind: HostnameConfig\nhostname: ayaka\n");
+  write_file(dir / "talos/main/controlplane/controlplane.yaml", "cluster: {allowSchedulingOnControlPlanes: true}\n");
+  write_file(dir / "talos/main/controlplane/schematic.yaml", "customization: {}\n");
+  write_file(dir / "talos/main/controlplane/eGPU.yaml", "machine: {kernel: {modules: [{name: thunderbolt}]}}\n");
+  write_file(dir / "talos/main/worker/skirk.yaml", "machine:\n  network:\n    hostname: skirk\n");
+  auto nodes = load_inventory(load_config(dir.path()), dir / "talosconfig");
+  ASSERT_EQ(nodes.size(), 2u);
+  EXPECT_EQ(nodes[0].address, "ayaka");
+  EXPECT_TRUE(nodes[0].control_plane);
+  ASSERT_EQ(nodes[0].config_templates.size(), 3u);
+  EXPECT_EQ(nodes[0].config_templates[1], dir / "talos/main/controlplane/controlplane.yaml");
+  EXPECT_EQ(nodes[1].address, "skirk");
+  EXPECT_FALSE(nodes[1].control_plane);
+  EXPECT_EQ(nodes[1].config_templates.size(), 2u);
+  NodeSpec w = nodes[1];
+  auto env = node_template_env({{"IS_CONTROLPLANE", "true"}}, w);
+  EXPECT_EQ(env.count("IS_CONTROLPLANE"), 0u);
+  EXPECT_EQ(env["MACHINE_TYPE"], "worker");
+  EXPECT_EQ(node_template_env({}, nodes[0])["MACHINE_TYPE"], "controlplane");
+}
+
 TEST(Inventory, MachineConfigTemplatesWithoutAControlPlaneAreRejected) {
   TempDir dir;
   write_file(dir / "talos/machineconfig.yaml.j2", "version: v1alpha1\n");

@@ -37,6 +37,20 @@ TEST(LoadConfig, UsesDefaultsWithoutAFile) {
   EXPECT_EQ(c.flux_instance, "flux");
 }
 
+TEST(LoadConfig, ClusterKeyPicksTheClusterAndTheFlagWins) {
+  TempDir dir;
+  for (const char* n : {"a", "b"})
+    write_file(dir / "kubernetes/clusters" / n / "ks.yaml",
+               "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: x}\n");
+  Config c = load(dir, "cluster: b\n");
+  EXPECT_EQ(c.cluster, "b");
+  EXPECT_EQ(c.cluster_origin, "fluxboot.yaml");
+  Config flag = load_config(dir.path(), "a");
+  EXPECT_EQ(flag.cluster, "a");
+  EXPECT_EQ(flag.cluster_origin, "--cluster");
+  EXPECT_THAT(input_error([&] { load(dir, "cluster: ../x\n"); }), HasSubstr("'cluster' must be a directory name"));
+}
+
 TEST(LoadConfig, MakesTheRootAbsolute) {
   TempDir dir;
   std::filesystem::create_directories(dir / "repo");

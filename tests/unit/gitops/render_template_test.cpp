@@ -28,6 +28,15 @@ TEST(RenderTemplate, PlainTextIsUnchanged) {
   EXPECT_EQ(render("a: {b}\n# {not a tag\n"), "a: {b}\n# {not a tag\n");
 }
 
+TEST(RenderTemplate, InlineConditionalExpression) {
+  std::map<std::string, std::string> cp = {{"MACHINE_TYPE", "controlplane"}}, w = {{"MACHINE_TYPE", "worker"}};
+  const std::string t = "zone: {{ 'm' if ENV.MACHINE_TYPE == 'controlplane' else 'w' }}\n";
+  EXPECT_EQ(render(t, cp), "zone: m\n");
+  EXPECT_EQ(render(t, w), "zone: w\n");
+  EXPECT_EQ(render("[{{ 'x' if ENV.MACHINE_TYPE == 'none' }}]", w), "[]");  // no else: empty
+  EXPECT_EQ(render("{{ 'a' if false else 'b' if true else 'c' }}"), "b");     // else binds right
+}
+
 TEST(RenderTemplate, SubstitutesEnvByAttributeAndSubscript) {
   std::map<std::string, std::string> env = {{"NAME", "flux"}, {"WITH-DASH", "x"}};
   EXPECT_EQ(render("a {{ ENV.NAME }} b\n", env), "a flux b\n");
