@@ -100,8 +100,29 @@ std::vector<YamlDocument> split_documents(const std::string& stream, const std::
 // `undefined` (inspection only, e.g. doctor reading a machine config's cluster settings): an
 // undefined variable printed by {{ }} renders as "fluxboot-undefined" and is listed there ("ENV.X (file:line)")
 // instead of throwing.
+// `vars`: top-level variables (what `minijinja-cli -D name=value` defines), e.g. `schematic`.
 std::string render_template(const std::string& text, const std::map<std::string, std::string>& env,
-                            const std::string& source, std::vector<std::string>* undefined = nullptr);
+                            const std::string& source, std::vector<std::string>* undefined = nullptr,
+                            const std::map<std::string, std::string>* vars = nullptr);
+
+// What recipes compute before rendering a node's machine-config templates (docs/layouts.md,
+// "Variables the recipes compute"): `schematic` and ENV.SCHEMATIC, the Image Factory ID of the
+// node's schematic (<templates>/nodes/*/<node>.schematic.yaml[.j2], <role>/schematic.yaml[.j2],
+// <templates>/schematic.yaml[.j2]), computed offline exactly as the factory does; each scalar of
+// <templates>/version.yaml as a variable and as ENV.<KEY>. The environment wins over both.
+struct TemplateVars {
+  std::map<std::string, std::string> env;    // the node's environment plus the computed ENV entries
+  std::map<std::string, std::string> vars;   // top-level variables
+  std::vector<std::string> sources;          // files the variables came from, for messages
+  std::string schematic_file;                // the schematic used (relative), empty when none
+  std::string problem;                       // why the schematic ID could not be computed
+};
+TemplateVars machineconfig_template_vars(const Config& config, const NodeSpec& node,
+                                         const std::map<std::string, std::string>& env);
+// The Image Factory ID of a schematic (its YAML text): lower-case hex SHA-256 of its canonical
+// form. InputError naming `source` and the line for a field the factory would refuse, or a value
+// whose canonical quoting fluxboot does not reproduce.
+std::string image_factory_schematic_id(const std::string& text, const std::string& source);
 
 // Secret values found in a rendered manifest stream (Secret data/stringData values, decoded
 // and encoded), for the Redactor.

@@ -1,64 +1,46 @@
 #include "fluxboot/redact.hpp"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <array>
 
 namespace fluxboot {
 
-namespace {
-constexpr std::string_view kAlphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-}
-
+// Base64 through OpenSSL's libcrypto (EVP_EncodeBlock / EVP_DecodeBlock): Kubernetes Secret data
+// and kubeconfig credentials.
 std::string base64_encode(std::string_view data) {
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < data.size(); i += 3) {
-    unsigned n = (static_cast<unsigned char>(data[i]) << 16) |
-                 (static_cast<unsigned char>(data[i + 1]) << 8) |
-                 static_cast<unsigned char>(data[i + 2]);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += kAlphabet[n & 63];
-  }
-  if (i < data.size()) {
-    unsigned n = static_cast<unsigned char>(data[i]) << 16;
-    if (i + 1 < data.size()) n |= static_cast<unsigned char>(data[i + 1]) << 8;
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += (i + 1 < data.size()) ? kAlphabet[(n >> 6) & 63] : '=';
-    out += '=';
-  }
+  std::string out(4 * ((data.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
+  out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
   return out;
 }
 
+// Whitespace (line breaks in PEM-like values) is skipped; missing '=' padding is accepted, as
+// Kubernetes clients write and read both.
 bool base64_decode(std::string_view text, std::string& out) {
-  std::array<int, 256> rev{};
-  rev.fill(-1);
-  for (size_t i = 0; i < kAlphabet.size(); ++i) rev[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int>(i);
   out.clear();
-  unsigned buf = 0;
-  int bits = 0;
-  size_t pad = 0;
-  for (char c : text) {
-    if (c == '\n' || c == '\r' || c == ' ' || c == '\t') continue;
-    if (c == '=') {
-      ++pad;
-      continue;
-    }
-    if (pad > 0) return false;
-    int v = rev[static_cast<unsigned char>(c)];
-    if (v < 0) return false;
-    buf = (buf << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buf >> bits) & 0xFF);
-    }
+  std::string in;
+  in.reserve(text.size() + 3);
+  for (char c : text)
+    if (c != '\n' && c != '\r' && c != ' ' && c != '\t') in.push_back(c);
+  std::size_t pad = 0;
+  while (!in.empty() && in.back() == '=') {
+    in.pop_back();
+    ++pad;
   }
-  return pad <= 2;
+  if (pad > 2 || in.find('=') != std::string::npos || in.size() % 4 == 1) return false;
+  if (in.empty()) return true;
+  const std::size_t missing = (4 - in.size() % 4) % 4;
+  in.append(missing, 'A');  // zero bits; the bytes they decode to are dropped below
+  std::string buf(in.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(buf.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  if (n < 0) return false;
+  buf.resize(static_cast<std::size_t>(n) - missing);
+  out = std::move(buf);
+  return true;
 }
 
 void Redactor::add_one(std::string value) {

@@ -822,11 +822,14 @@ class Parser {
 
 class Renderer {
  public:
-  Renderer(const std::map<std::string, std::string>& env, const Failer& f, std::vector<std::string>* undefined)
+  Renderer(const std::map<std::string, std::string>& env, const Failer& f, std::vector<std::string>* undefined,
+           const std::map<std::string, std::string>* vars)
       : f_(f), undefined_(undefined) {
     ValueMap m;
     for (const auto& [k, v] : env) m.emplace(k, Value::string(v));
     env_ = Value::of_map(std::move(m));
+    if (vars != nullptr)
+      for (const auto& [k, v] : *vars) vars_.emplace(k, Value::string(v));
   }
 
   std::string render(const Body& body) {
@@ -962,6 +965,7 @@ class Renderer {
       }
     }
     if (name == "ENV") return env_;
+    if (auto it = vars_.find(name); it != vars_.end()) return it->second;
     return std::nullopt;
   }
 
@@ -1244,6 +1248,7 @@ class Renderer {
   const Failer& f_;
   std::vector<std::string>* undefined_ = nullptr;
   Value env_;
+  ValueMap vars_;  // top-level variables (minijinja -D)
   struct LoopScope {
     const std::string* var;
     const Value* item;
@@ -1258,13 +1263,14 @@ class Renderer {
 }  // namespace
 
 std::string render_template(const std::string& text, const std::map<std::string, std::string>& env,
-                            const std::string& source, std::vector<std::string>* undefined) {
+                            const std::string& source, std::vector<std::string>* undefined,
+                            const std::map<std::string, std::string>* vars) {
   const Failer failer(source);
   try {
     Lexer lexer(text, failer);
     Parser parser(lexer.run(), failer);
     Body body = parser.parse();
-    Renderer renderer(env, failer, undefined);
+    Renderer renderer(env, failer, undefined, vars);
     return renderer.render(body);
   } catch (const InputError&) {
     throw;

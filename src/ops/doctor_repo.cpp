@@ -328,10 +328,18 @@ void check_talos_cni(DoctorRun& run) {
       for (const auto& part : parts) {
         std::string text = slurp(part);
         if (!n.config_templates.empty()) {
-          const auto env = gitops::node_template_env(run.ctx.options.env, n);
-          // Only the cluster settings are read here: a variable the recipes compute at apply time
-          // (an Image Factory schematic, say) must not hide them. The talos stage still requires it.
-          text = gitops::render_template(text, env, run.rel(part), &unresolved);
+          // Only the cluster settings are read here: a variable that cannot be computed must not
+          // hide them (the talos stage still requires it). The schematic ID and version.yaml's
+          // versions are computed as the talos stage computes them.
+          gitops::TemplateVars tv;
+          try {
+            tv = gitops::machineconfig_template_vars(run.ctx.config, n, gitops::node_template_env(run.ctx.options.env, n));
+          } catch (const InputError& e) {
+            tv.env = gitops::node_template_env(run.ctx.options.env, n);
+            tv.problem = e.what();
+          }
+          if (!tv.problem.empty()) unresolved.push_back(tv.problem);
+          text = gitops::render_template(text, tv.env, run.rel(part), &unresolved, &tv.vars);
         }
         for (const auto& d : gitops::split_documents(text, run.rel(part))) {
           auto j = values::parse_yaml(d.text, values::Dialect::GoYamlV3, run.rel(part));

@@ -13,7 +13,7 @@
 #include "fluxboot/gitops.hpp"
 #include "fluxboot/journal.hpp"
 #include "fluxboot/values.hpp"
-#include "ops/sha256.hpp"
+#include "fluxboot/sha256.hpp"
 
 namespace fluxboot::ops {
 

@@ -41,8 +41,15 @@ class ApplyTalosConfig final : public Stage {
     bool needs_op = false;
     for (const auto& node : ctx.inventory()) {
       if (node.config_templates.empty()) continue;
-      // The recipes export IS_CONTROLPLANE while rendering a control plane's config.
-      const auto env = gitops::node_template_env(ctx.options.env, node);
+      // What the recipes export or compute while rendering a node's config: IS_CONTROLPLANE,
+      // MACHINE_TYPE, the Image Factory schematic ID, version.yaml's versions.
+      gitops::TemplateVars tv;
+      try {
+        tv = gitops::machineconfig_template_vars(ctx.config, node, gitops::node_template_env(ctx.options.env, node));
+      } catch (const InputError& e) {
+        problems.add(e.what());
+        continue;
+      }
       std::vector<std::string> texts;
       for (const auto& file : node.config_templates) {
         const std::string source = std::filesystem::relative(file, ctx.config.root).generic_string();
@@ -51,10 +58,11 @@ class ApplyTalosConfig final : public Stage {
           if (!in) throw InputError(fmt::format("{}: cannot be read", source));
           std::stringstream buf;
           buf << in.rdbuf();
-          texts.push_back(gitops::render_template(buf.str(), env, source));
+          texts.push_back(gitops::render_template(buf.str(), tv.env, source, nullptr, &tv.vars));
           needs_op = needs_op || texts.back().find("op://") != std::string::npos;
         } catch (const InputError& e) {
-          problems.add(e.what());
+          // A schematic whose ID could not be computed explains an undefined `schematic`.
+          problems.add(tv.problem.empty() ? std::string(e.what()) : fmt::format("{} ({})", e.what(), tv.problem));
         }
       }
       rendered_[node.address] = std::move(texts);

@@ -198,6 +198,10 @@ TEST_F(Fixture, TalosTemplatesAreRenderedInjectedMergedAndApplied) {
     if (e.path().filename().string().rfind("merged-", 0) == 0) merged += read_file(e.path());
   EXPECT_THAT(merged, HasSubstr("token: sim-kubernetes-talos-MACHINE_TOKEN"));
   EXPECT_THAT(merged, HasSubstr("disk: /dev/sda"));
+  // The schematic ID computed offline (the factory's own ID for iscsi-tools + util-linux-tools),
+  // and version.yaml's talos_version.
+  EXPECT_THAT(merged, HasSubstr("image: factory.talos.dev/installer/"
+                                "613e1592b2da41ae5e265e8789429f22e121aab91cb4deb6bc3c0b6262961245:v1.9.5"));
   EXPECT_THAT(merged, Not(HasSubstr("op://")));
   // The injected secrets never reach the output, and no private directory is left behind.
   EXPECT_THAT(r.out + r.err, Not(HasSubstr("sim-kubernetes-talos")));

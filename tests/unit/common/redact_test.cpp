@@ -40,6 +40,14 @@ TEST(Base64, RoundTrips) {
   }
   std::string out;
   EXPECT_FALSE(fluxboot::base64_decode("not base64!", out));
+  EXPECT_EQ(fluxboot::base64_encode("foobar"), "Zm9vYmFy");  // RFC 4648 vectors
+  EXPECT_EQ(fluxboot::base64_encode("fo"), "Zm8=");
+  ASSERT_TRUE(fluxboot::base64_decode("Zm9v\nYmE=\n", out));  // line breaks, padding
+  EXPECT_EQ(out, "fooba");
+  ASSERT_TRUE(fluxboot::base64_decode("Zm9vYg", out));  // padding left off
+  EXPECT_EQ(out, "foob");
+  EXPECT_FALSE(fluxboot::base64_decode("Zm=9v", out));   // '=' inside
+  EXPECT_FALSE(fluxboot::base64_decode("Zm9vY", out));   // a length no encoder writes
 }
 
 TEST(Problems, ReportsEveryProblemAtOnce) {

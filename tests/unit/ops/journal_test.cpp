@@ -10,7 +10,7 @@
 
 #include "fluxboot/pipeline.hpp"
 #include "fluxboot/stages.hpp"
-#include "ops/sha256.hpp"
+#include "fluxboot/sha256.hpp"
 #include "unit/ops/ops_test_util.hpp"
 
 using namespace fluxboot;
@@ -44,11 +44,11 @@ std::vector<Stage*> pointers(const StageList& list) {
 }  // namespace
 
 TEST(Sha256, MatchesTheStandardVectors) {
-  EXPECT_EQ(ops::sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(ops::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(ops::sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+  EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  ops::Sha256 h;
+  Sha256 h;
   for (int i = 0; i < 1000; ++i) h.update(std::string(1000, 'a'));
   EXPECT_EQ(h.hex(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
