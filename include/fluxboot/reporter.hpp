@@ -47,6 +47,7 @@ struct ReporterOptions {
   std::FILE* human = stderr;     // human-readable lines
   std::FILE* json = stdout;      // JSON events (format == Json)
   std::filesystem::path debug_log;  // empty: no debug log file
+  std::size_t debug_log_max = 32u << 20;  // bytes per file before it rotates (src/log/debug_log.hpp)
   bool color = false;            // colours in plain mode (live mode always colours)
   ProgressMode progress = ProgressMode::Auto;
   std::chrono::milliseconds heartbeat{60000};  // plain text mode; 0: never
@@ -55,6 +56,8 @@ struct ReporterOptions {
 
 // The ProgressMode::Auto decision, exposed for tests and `fluxboot doctor`.
 bool live_progress_wanted(const ReporterOptions& options);
+
+class DebugLog;  // src/log/debug_log.hpp
 
 class Reporter {
  public:
@@ -118,7 +121,7 @@ class Reporter {
   ReporterOptions options_;
   Redactor& redactor_;
   std::mutex mu_;
-  std::FILE* debug_file_ = nullptr;
+  std::unique_ptr<DebugLog> debug_file_;
   std::chrono::steady_clock::time_point start_;
   std::string current_stage_;
   int current_index_ = 0;

@@ -1,5 +1,7 @@
 #include "fluxboot/reporter.hpp"
 
+#include "log/debug_log.hpp"
+
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -108,14 +110,9 @@ Reporter::Reporter(ReporterOptions options, Redactor& redactor)
   live_ = live_progress_wanted(options_);
   last_output_ = start_;
   if (!options_.debug_log.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(options_.debug_log.parent_path(), ec);
-    debug_file_ = std::fopen(options_.debug_log.c_str(), "w");
-    if (debug_file_ == nullptr) {
-      options_.debug_log.clear();  // best effort: a read-only home must not stop a bootstrap
-    } else {
-      ::fchmod(fileno(debug_file_), 0600);
-    }
+    debug_file_ = DebugLog::open(options_.debug_log, options_.debug_log_max);
+    // Best effort: a read-only home (or a planted file at the name) must not stop a bootstrap.
+    if (debug_file_ == nullptr) options_.debug_log.clear();
   }
 }
 
@@ -127,7 +124,7 @@ Reporter::~Reporter() {
   }
   cv_.notify_all();
   if (ticker_.joinable()) ticker_.join();
-  if (debug_file_ != nullptr) std::fclose(debug_file_);
+  debug_file_.reset();
 }
 
 // The ticker redraws the live lines (spinner, elapsed time) and, in plain mode, prints a
@@ -247,8 +244,7 @@ void Reporter::file_line(std::string_view level, std::string_view line) {
   if (debug_file_ == nullptr) return;
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - start_);
-  fmt::print(debug_file_, "{} +{:>7}ms {:<5} {}\n", now_iso8601(), elapsed.count(), level, line);
-  std::fflush(debug_file_);
+  debug_file_->write(fmt::format("{} +{:>7}ms {:<5} {}", now_iso8601(), elapsed.count(), level, line));
 }
 
 std::string Reporter::stage_prefix(std::string_view stage) const {

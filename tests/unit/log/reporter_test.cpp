@@ -58,6 +58,54 @@ TEST(Reporter, SecretsAreMaskedInHumanJsonAndDebugLog) {
   std::fclose(json);
 }
 
+// A tool that floods its output cannot fill the disk: the debug log rotates once at its cap, the
+// newest lines are kept, and the file says what went where.
+TEST(Reporter, DebugLogIsCappedAndKeepsTheNewestLines) {
+  fluxboot::testing::TempDir tmp;
+  Redactor red;
+  std::FILE* human = std::tmpfile();
+  {
+    ReporterOptions ro;
+    ro.human = human;
+    ro.verbosity = Verbosity::Quiet;
+    ro.debug_log = tmp / "logs" / "run.log";
+    ro.debug_log_max = 64 * 1024;
+    Reporter rep(ro, red);
+    for (int i = 0; i < 4000; ++i) rep.command_output("helm", false, "line " + std::to_string(i) + std::string(80, 'x'));
+  }
+  const auto size = std::filesystem::file_size(tmp / "logs" / "run.log");
+  const auto rotated = std::filesystem::file_size(tmp / "logs" / "run.1.log");
+  EXPECT_LE(size, 64u * 1024);
+  EXPECT_LE(rotated, 64u * 1024);
+  const std::string now = fluxboot::testing::read_file(tmp / "logs" / "run.log");
+  EXPECT_NE(now.find("line 3999"), std::string::npos);
+  EXPECT_EQ(now.rfind("debug log continued", 0), 0u) << now.substr(0, 200);
+  EXPECT_NE(now.find("were dropped"), std::string::npos) << now.substr(0, 200);
+  EXPECT_EQ(std::filesystem::status(tmp / "logs").permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_all);
+  std::fclose(human);
+}
+
+// A file or symlink planted at the debug log's name is never opened, followed or truncated.
+TEST(Reporter, DebugLogNeverFollowsAPlantedSymlink) {
+  fluxboot::testing::TempDir tmp;
+  fluxboot::testing::write_file(tmp / "victim", "keep me\n");
+  std::filesystem::create_directories(tmp / "logs");
+  std::filesystem::create_symlink(tmp / "victim", tmp / "logs" / "run.log");
+  Redactor red;
+  std::FILE* human = std::tmpfile();
+  {
+    ReporterOptions ro;
+    ro.human = human;
+    ro.debug_log = tmp / "logs" / "run.log";
+    Reporter rep(ro, red);
+    rep.warn("", "something");
+    EXPECT_TRUE(rep.debug_log_path().empty()) << "the log is skipped, not written through the link";
+  }
+  EXPECT_EQ(fluxboot::testing::read_file(tmp / "victim"), "keep me\n");
+  std::fclose(human);
+}
+
 TEST(Reporter, ProgressShowsStageIndexAndSkipsRepeats) {
   Redactor red;
   std::FILE* human = std::tmpfile();
