@@ -16,10 +16,7 @@ using std::chrono::milliseconds;
 
 constexpr std::size_t kPoolSize = 8;
 
-void curl_global() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
+void curl_global() { (void)curl(); }  // loads libcurl (curl_api.cpp) and initialises it once
 
 bool iequals_prefix(std::string_view line, std::string_view prefix) {
   if (line.size() < prefix.size()) return false;
@@ -188,31 +185,31 @@ Client::Impl::Impl(ClusterAccess a, ClientOptions o)
     : access(std::move(a)), options(std::move(o)), rng(std::random_device{}()) {
   curl_global();
   if (access.server.empty()) throw InputError("kubeconfig: the cluster has no server");
-  multi = curl_multi_init();
+  multi = curl().multi_init();
   if (!multi) throw StageError("libcurl: cannot create a connection pool");
   base_url = access.server;
   if (!access.tls_server_name.empty()) {
     // libcurl has no SNI override: address the server by tls-server-name (so SNI and certificate
     // verification use it) and map that name to the real host with CONNECT_TO.
-    CURLU* u = curl_url();
+    CURLU* u = curl().url();
     char* host = nullptr;
     char* port = nullptr;
     char* url = nullptr;
     const bool ok =
-        curl_url_set(u, CURLUPART_URL, access.server.c_str(), 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
-        curl_url_set(u, CURLUPART_HOST, access.tls_server_name.c_str(), 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_URL, &url, 0) == CURLUE_OK;
+        curl().url_set(u, CURLUPART_URL, access.server.c_str(), 0) == CURLUE_OK &&
+        curl().url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl().url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+        curl().url_set(u, CURLUPART_HOST, access.tls_server_name.c_str(), 0) == CURLUE_OK &&
+        curl().url_get(u, CURLUPART_URL, &url, 0) == CURLUE_OK;
     if (ok) {
       connect_to = fmt::format("{}:{}:{}:{}", access.tls_server_name, port, host, port);
       base_url = url;
       while (!base_url.empty() && base_url.back() == '/') base_url.pop_back();
     }
-    curl_free(host);
-    curl_free(port);
-    curl_free(url);
-    curl_url_cleanup(u);
+    curl().free(host);
+    curl().free(port);
+    curl().free(url);
+    curl().url_cleanup(u);
     if (!ok)
       throw InputError(
           fmt::format("kubeconfig {}: server \"{}\" or tls-server-name \"{}\" is not "
@@ -222,9 +219,9 @@ Client::Impl::Impl(ClusterAccess a, ClientOptions o)
 }
 
 Client::Impl::~Impl() {
-  for (CURL* e : pool) curl_easy_cleanup(e);
-  if (connect_to_list) curl_slist_free_all(connect_to_list);
-  if (multi) curl_multi_cleanup(multi);
+  for (CURL* e : pool) curl().easy_cleanup(e);
+  if (connect_to_list) curl().slist_free_all(connect_to_list);
+  if (multi) curl().multi_cleanup(multi);
 }
 
 void Client::Impl::start(Transfer& t, milliseconds timeout, bool stream, bool tls12_probe) {
@@ -232,9 +229,9 @@ void Client::Impl::start(Transfer& t, milliseconds timeout, bool stream, bool tl
   if (!pool.empty()) {
     e = pool.back();
     pool.pop_back();
-    curl_easy_reset(e);  // keeps the connection cache and TLS sessions
+    curl().easy_reset(e);  // keeps the connection cache and TLS sessions
   } else {
-    e = curl_easy_init();
+    e = curl().easy_init();
     if (!e) throw StageError("libcurl: cannot create a transfer");
   }
   t.easy = e;
@@ -247,84 +244,84 @@ void Client::Impl::start(Transfer& t, milliseconds timeout, bool stream, bool tl
   t.errbuf[0] = '\0';
 
   const std::string url = base_url + t.path;
-  curl_easy_setopt(e, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(e, CURLOPT_PRIVATE, static_cast<void*>(&t));
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+  curl().easy_setopt(e, CURLOPT_URL, url.c_str());
+  curl().easy_setopt(e, CURLOPT_PRIVATE, static_cast<void*>(&t));
+  curl().easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl().easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+  curl().easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(options.connect_timeout.count()));
   if (!stream && timeout.count() > 0)
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+    curl().easy_setopt(e, CURLOPT_TIMEOUT_MS,
                      static_cast<long>(std::max<long long>(1, timeout.count())));
-  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
-  curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.errbuf);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, static_cast<void*>(&t));
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, static_cast<void*>(&t));
-  curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
-  if (!stream) curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  curl().easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl().easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
+  curl().easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
+  curl().easy_setopt(e, CURLOPT_ERRORBUFFER, t.errbuf);
+  curl().easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl().easy_setopt(e, CURLOPT_WRITEDATA, static_cast<void*>(&t));
+  curl().easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl().easy_setopt(e, CURLOPT_HEADERDATA, static_cast<void*>(&t));
+  curl().easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
+  if (!stream) curl().easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 
   if (t.headers) {
-    curl_slist_free_all(t.headers);
+    curl().slist_free_all(t.headers);
     t.headers = nullptr;
   }
-  t.headers = curl_slist_append(t.headers, "Accept: application/json");
-  t.headers = curl_slist_append(t.headers, "Expect:");  // no 100-continue round trip
+  t.headers = curl().slist_append(t.headers, "Accept: application/json");
+  t.headers = curl().slist_append(t.headers, "Expect:");  // no 100-continue round trip
   if (!access.token.empty())
-    t.headers = curl_slist_append(t.headers, ("Authorization: Bearer " + access.token).c_str());
+    t.headers = curl().slist_append(t.headers, ("Authorization: Bearer " + access.token).c_str());
   if (!t.request_type.empty())
-    t.headers = curl_slist_append(t.headers, ("Content-Type: " + t.request_type).c_str());
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
+    t.headers = curl().slist_append(t.headers, ("Content-Type: " + t.request_type).c_str());
+  curl().easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
 
   if (t.method == "GET") {
-    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    curl().easy_setopt(e, CURLOPT_HTTPGET, 1L);
   } else {
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t.method.c_str());
+    curl().easy_setopt(e, CURLOPT_CUSTOMREQUEST, t.method.c_str());
     if (!t.request_body.empty() || t.method != "DELETE") {
-      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+      curl().easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
                        static_cast<curl_off_t>(t.request_body.size()));
-      curl_easy_setopt(e, CURLOPT_POSTFIELDS, t.request_body.c_str());
+      curl().easy_setopt(e, CURLOPT_POSTFIELDS, t.request_body.c_str());
     }
   }
 
   if (!access.ca_pem.empty()) {
     curl_blob blob{const_cast<char*>(access.ca_pem.data()), access.ca_pem.size(), CURL_BLOB_COPY};
-    curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+    curl().easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
     // Only the kubeconfig's CA, like kubectl: not the system store as well.
-    curl_easy_setopt(e, CURLOPT_CAINFO, static_cast<char*>(nullptr));
-    curl_easy_setopt(e, CURLOPT_CAPATH, static_cast<char*>(nullptr));
+    curl().easy_setopt(e, CURLOPT_CAINFO, static_cast<char*>(nullptr));
+    curl().easy_setopt(e, CURLOPT_CAPATH, static_cast<char*>(nullptr));
   }
   if (!access.client_cert_pem.empty()) {
     curl_blob cert{const_cast<char*>(access.client_cert_pem.data()), access.client_cert_pem.size(),
                    CURL_BLOB_COPY};
     curl_blob key{const_cast<char*>(access.client_key_pem.data()), access.client_key_pem.size(),
                   CURL_BLOB_COPY};
-    curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &cert);
-    curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
-    curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &key);
-    curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+    curl().easy_setopt(e, CURLOPT_SSLCERT_BLOB, &cert);
+    curl().easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+    curl().easy_setopt(e, CURLOPT_SSLKEY_BLOB, &key);
+    curl().easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
   }
   if (access.insecure_skip_tls_verify) {
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl().easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl().easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   }
   if (!connect_to.empty()) {
-    if (!connect_to_list) connect_to_list = curl_slist_append(nullptr, connect_to.c_str());
-    curl_easy_setopt(e, CURLOPT_CONNECT_TO, connect_to_list);
+    if (!connect_to_list) connect_to_list = curl().slist_append(nullptr, connect_to.c_str());
+    curl().easy_setopt(e, CURLOPT_CONNECT_TO, connect_to_list);
   }
-  if (!access.proxy_url.empty()) curl_easy_setopt(e, CURLOPT_PROXY, access.proxy_url.c_str());
+  if (!access.proxy_url.empty()) curl().easy_setopt(e, CURLOPT_PROXY, access.proxy_url.c_str());
   if (tls12_probe) {
-    curl_easy_setopt(e, CURLOPT_SSLVERSION,
+    curl().easy_setopt(e, CURLOPT_SSLVERSION,
                      static_cast<long>(CURL_SSLVERSION_TLSv1_2) |
                          static_cast<long>(CURL_SSLVERSION_MAX_TLSv1_2));
-    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    curl().easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    curl().easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
   }
 
-  if (curl_multi_add_handle(multi, e) != CURLM_OK) {
+  if (curl().multi_add_handle(multi, e) != CURLM_OK) {
     pool.push_back(e);
     t.easy = nullptr;
     throw StageError("libcurl: cannot start a transfer");
@@ -334,17 +331,17 @@ void Client::Impl::start(Transfer& t, milliseconds timeout, bool stream, bool tl
 
 void Client::Impl::finish(Transfer& t) noexcept {
   if (t.easy) {
-    if (t.running) curl_multi_remove_handle(multi, t.easy);
+    if (t.running) curl().multi_remove_handle(multi, t.easy);
     if (pool.size() < kPoolSize) {
       pool.push_back(t.easy);
     } else {
-      curl_easy_cleanup(t.easy);
+      curl().easy_cleanup(t.easy);
     }
     t.easy = nullptr;
   }
   t.running = false;
   if (t.headers) {
-    curl_slist_free_all(t.headers);
+    curl().slist_free_all(t.headers);
     t.headers = nullptr;
   }
 }
@@ -355,19 +352,19 @@ bool Client::Impl::drive(Deadline deadline, const std::function<bool()>& until) 
   for (;;) {
     if (process::interrupted()) throw_interrupted();
     int running = 0;
-    const CURLMcode mc = curl_multi_perform(multi, &running);
-    if (mc != CURLM_OK) throw StageError(fmt::format("libcurl: {}", curl_multi_strerror(mc)));
+    const CURLMcode mc = curl().multi_perform(multi, &running);
+    if (mc != CURLM_OK) throw StageError(fmt::format("libcurl: {}", curl().multi_strerror(mc)));
     int left = 0;
-    while (CURLMsg* m = curl_multi_info_read(multi, &left)) {
+    while (CURLMsg* m = curl().multi_info_read(multi, &left)) {
       if (m->msg != CURLMSG_DONE) continue;
       char* priv = nullptr;
-      curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+      curl().easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
       auto* t = static_cast<Transfer*>(static_cast<void*>(priv));
       if (!t) continue;
       t->done = true;
       t->result = m->data.result;
       long code = 0;
-      curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+      curl().easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
       if (code != 0) t->status = code;
     }
     if (until()) return true;
@@ -377,7 +374,7 @@ bool Client::Impl::drive(Deadline deadline, const std::function<bool()>& until) 
     // sockets are silent; socket activity wakes us at once.
     const auto wait =
         std::min<milliseconds>(milliseconds(100), std::chrono::ceil<milliseconds>(deadline - now));
-    curl_multi_poll(multi, nullptr, 0, static_cast<int>(std::max<long long>(1, wait.count())),
+    curl().multi_poll(multi, nullptr, 0, static_cast<int>(std::max<long long>(1, wait.count())),
                     nullptr);
   }
 }
@@ -414,7 +411,7 @@ TransportError Client::Impl::transport_error(const Transfer& t) {
 }
 
 TransportError Client::Impl::classify(const Transfer& t) const {
-  const std::string detail = t.errbuf[0] ? std::string(t.errbuf) : curl_easy_strerror(t.result);
+  const std::string detail = t.errbuf[0] ? std::string(t.errbuf) : curl().easy_strerror(t.result);
   const std::string& s = access.server;
   auto fatal = [&](const std::string& what) { return TransportError(s + ": " + what, false); };
   auto transient = [&](const std::string& what) { return TransportError(s + ": " + what, true); };

@@ -1,7 +1,7 @@
 #pragma once
 // Shared inside src/kube only: the libcurl transfer machinery behind Client, observe() and the
 // waits. Nothing here leaves the module.
-#include <curl/curl.h>
+#include "kube/curl_api.hpp"
 
 #include <exception>
 #include <functional>
