@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "fluxboot/duration.hpp"
+#include "fluxboot/files.hpp"
 #include "fluxboot/gitops.hpp"
 #include "gitops/yaml_support.hpp"
 
@@ -361,7 +362,8 @@ Config load_config(const fs::path& root, const std::string& cluster) {
   }
   config.file = file;
   const std::string display = "fluxboot.yaml";
-  auto docs = detail::parse_yaml_all(detail::read_text(file, display), display);
+  // fluxboot.yaml is a few dozen lines: 1 MiB is generous, and a multi-megabyte file is a mistake.
+  auto docs = detail::parse_yaml_all(read_input_file(file, display, 1u << 20), display);
 
   ConfigReader reader(abs_root, display);
   if (docs.size() > 1) {

@@ -170,7 +170,7 @@ std::vector<NamespaceManifest> collect_namespaces(const Config& config) {
         continue;
       }
     }
-    ns.json = manifest.dump();
+    ns.json = manifest.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     out.push_back(std::move(ns));
   }
   problems.throw_if_any(fmt::format("invalid namespaces under {}", apps_display));

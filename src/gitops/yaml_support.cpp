@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "fluxboot/error.hpp"
+#include "fluxboot/files.hpp"
 
 namespace fluxboot::gitops::detail {
 
@@ -23,12 +24,7 @@ namespace {
 }  // namespace
 
 std::string read_text(const std::filesystem::path& file, const std::string& display) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot read file", display));
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (in.bad()) throw InputError(fmt::format("{}: cannot read file", display));
-  return s.str();
+  return read_input_file(file, display);
 }
 
 YAML::Node parse_yaml(const std::string& text, const std::string& display, int first_line) {

@@ -672,7 +672,7 @@ json Client::apply(const std::string& path, const json& object, const std::strin
                    bool force, Deadline deadline) {
   const std::string full =
       with_query(path, {{"fieldManager", field_manager}, {"force", force ? "true" : "false"}});
-  Response r = request("PATCH", full, object.dump(), "application/apply-patch+yaml", deadline);
+  Response r = request("PATCH", full, object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/apply-patch+yaml", deadline);
   if (!ok_status(r.status)) throw impl_->api_error("PATCH", full, r);
   return parse_body(server(), "PATCH", full, r);
 }

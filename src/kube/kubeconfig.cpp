@@ -249,7 +249,7 @@ void run_exec_plugin(ClusterAccess& access, const YAML::Node& exec, const fs::pa
     if (access.insecure_skip_tls_verify) cluster["insecure-skip-tls-verify"] = true;
     info["spec"]["cluster"] = cluster;
   }
-  cmd.env.emplace_back("KUBERNETES_EXEC_INFO", info.dump());
+  cmd.env.emplace_back("KUBERNETES_EXEC_INFO", info.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   cmd.mutating = false;  // a credential lookup: dry-run must run it too
   cmd.timeout = std::chrono::seconds(60);
   cmd.label = "kubeconfig exec plugin " + fs::path(command).filename().string();

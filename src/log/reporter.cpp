@@ -274,7 +274,7 @@ void Reporter::stage_started(int index, int total, std::string_view stage, std::
   file_line("INFO", line);
   emit_json(nlohmann::json{{"ts", now_iso8601()}, {"event", "stage_started"}, {"stage", stage},
                            {"index", index}, {"total", total}, {"title", title}}
-                .dump());
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void Reporter::stage_skipped(std::string_view stage, std::string_view reason) {
@@ -285,7 +285,7 @@ void Reporter::stage_skipped(std::string_view stage, std::string_view reason) {
   file_line("INFO", line);
   emit_json(nlohmann::json{{"ts", now_iso8601()}, {"event", "stage_skipped"}, {"stage", stage},
                            {"reason", r}}
-                .dump());
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void Reporter::stage_finished(std::string_view stage, std::chrono::milliseconds elapsed,
@@ -300,7 +300,7 @@ void Reporter::stage_finished(std::string_view stage, std::chrono::milliseconds 
   file_line("INFO", line);
   emit_json(nlohmann::json{{"ts", now_iso8601()}, {"event", "stage_finished"}, {"stage", stage},
                            {"duration_ms", elapsed.count()}, {"detail", d}}
-                .dump());
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void Reporter::stage_failed(std::string_view stage, std::chrono::milliseconds elapsed,
@@ -314,7 +314,7 @@ void Reporter::stage_failed(std::string_view stage, std::chrono::milliseconds el
   file_line("ERROR", line + ": " + e);
   emit_json(nlohmann::json{{"ts", now_iso8601()}, {"event", "stage_failed"}, {"stage", stage},
                            {"duration_ms", elapsed.count()}, {"error", e}, {"exit_code", exit_code}}
-                .dump());
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void Reporter::command_started(std::string_view stage, const process::Command& cmd) {
@@ -334,7 +334,7 @@ void Reporter::command_started(std::string_view stage, const process::Command& c
   for (const auto& a : cmd.argv) argv.push_back(redactor_.apply(a));
   emit_json(nlohmann::json{{"ts", now_iso8601()}, {"event", "command_started"}, {"stage", stage},
                            {"argv", argv}, {"label", redactor_.apply(cmd.label)}}
-                .dump());
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void Reporter::command_exited(std::string_view stage, const process::Command& cmd,
@@ -368,7 +368,7 @@ void Reporter::command_exited(std::string_view stage, const process::Command& cm
                            {"timed_out", result.timed_out},
                            {"cancelled", result.cancelled},
                            {"duration_ms", result.elapsed.count()}}
-                .dump());
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void Reporter::command_output(std::string_view label, bool is_stderr, std::string_view line) {
@@ -394,7 +394,7 @@ void Reporter::planned(std::string_view stage, const process::Command& cmd) {
       ev["stdin_bytes"] = cmd.input->size();
       ev["stdin_secret"] = cmd.input_is_secret;
     }
-    emit_json(ev.dump());
+    emit_json(ev.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   } else if (options_.human != nullptr) {
     // The plan is the product of a dry run: it goes to stdout, one command per line.
     permanent(fmt::format("  would run: {}", shown), stdout);
@@ -416,7 +416,7 @@ void Reporter::progress(std::string_view stage, std::string_view message) {
   file_line("INFO", line);
   emit_json(nlohmann::json{{"ts", now_iso8601()}, {"event", "progress"}, {"stage", stage},
                            {"message", m}}
-                .dump());
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void Reporter::info(std::string_view stage, std::string_view message) {
@@ -426,7 +426,7 @@ void Reporter::info(std::string_view stage, std::string_view message) {
   file_line("INFO", stage_prefix(stage) + m);
   emit_json(nlohmann::json{{"ts", now_iso8601()}, {"event", "info"}, {"stage", stage},
                            {"message", m}}
-                .dump());
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void Reporter::warn(std::string_view stage, std::string_view message) {
@@ -436,7 +436,7 @@ void Reporter::warn(std::string_view stage, std::string_view message) {
   file_line("WARN", stage_prefix(stage) + m);
   emit_json(nlohmann::json{{"ts", now_iso8601()}, {"event", "warning"}, {"stage", stage},
                            {"message", m}}
-                .dump());
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void Reporter::debug(std::string_view stage, std::string_view message) {
@@ -451,7 +451,7 @@ void Reporter::error(std::string_view message) {
   std::string m = redactor_.apply(message);
   human_line(Verbosity::Quiet, "error: " + m);
   file_line("ERROR", m);
-  emit_json(nlohmann::json{{"ts", now_iso8601()}, {"event", "error"}, {"message", m}}.dump());
+  emit_json(nlohmann::json{{"ts", now_iso8601()}, {"event", "error"}, {"message", m}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void Reporter::event(std::string_view name, std::string_view message,
@@ -462,7 +462,7 @@ void Reporter::event(std::string_view name, std::string_view message,
   file_line("INFO", m);
   nlohmann::json ev{{"ts", now_iso8601()}, {"event", name}, {"message", m}};
   for (const auto& [k, v] : fields) ev[k] = redactor_.apply(v);
-  emit_json(ev.dump());
+  emit_json(ev.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void Reporter::summary(const std::vector<StageSummary>& stages, std::chrono::milliseconds total,
@@ -490,7 +490,7 @@ void Reporter::summary(const std::vector<StageSummary>& stages, std::chrono::mil
   file_line("INFO", head + "\n" + table);
   emit_json(nlohmann::json{{"ts", now_iso8601()}, {"event", "summary"}, {"exit_code", exit_code},
                            {"duration_ms", total.count()}, {"stages", items}}
-                .dump());
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 }  // namespace fluxboot

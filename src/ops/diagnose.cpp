@@ -262,7 +262,7 @@ BundleResult write_diagnose_bundle(Context& ctx, const DiagnoseOptions& options)
     TarGzWriter tar(tmp);
     tar.add_dir(top, now);
     tar.add_file(top + "/README.txt", readme, now);
-    tar.add_file(top + "/manifest.json", manifest.dump(2) + "\n", now);
+    tar.add_file(top + "/manifest.json", manifest.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", now);
     for (const auto& [name, content] : files) tar.add_file(top + "/" + name, content, now);
     tar.close();
   } catch (...) {

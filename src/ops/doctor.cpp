@@ -325,6 +325,7 @@ DoctorReport run_doctor_checks(Context& ctx, const DoctorOptions& options, const
   check_release_names(run);
   check_drift(run);
   check_talos_cni(run);
+  check_schematic_pins(run);
   check_flux_sync(run);
   check_age_key(run);
   check_sops_decrypt(run);
@@ -413,7 +414,7 @@ json doctor_json(const DoctorReport& report) {
 int run_doctor(const GlobalOptions& global, const DoctorOptions& options, std::FILE* out) {
   auto emit = [&](const DoctorReport& report) {
     bool color = options.output == "text" && ::isatty(fileno(out)) != 0 && std::getenv("NO_COLOR") == nullptr;
-    std::string text = options.output == "json" ? doctor_json(report).dump(2) + "\n" : render_doctor_text(report, color);
+    std::string text = options.output == "json" ? doctor_json(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n" : render_doctor_text(report, color);
     std::fputs(text.c_str(), out);
     std::fflush(out);
     return report.ok() ? 0 : static_cast<int>(ExitCode::InvalidInput);

@@ -86,6 +86,7 @@ void check_releases(DoctorRun& run);
 void check_release_names(DoctorRun& run);
 void check_drift(DoctorRun& run);
 void check_talos_cni(DoctorRun& run);
+void check_schematic_pins(DoctorRun& run);  // only shown when an installer image pins an ID
 void check_flux_sync(DoctorRun& run);
 void check_age_key(DoctorRun& run);
 void check_sops_decrypt(DoctorRun& run);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include <regex>
+#include <set>
 #include <fmt/format.h>
 
 #include "fluxboot/values.hpp"
@@ -414,6 +416,58 @@ void check_talos_cni(DoctorRun& run) {
   else
     k.summary = fmt::format("{}: built-in CNI{}{} disabled", plural(checked, "control-plane config"),
                             proxy_needed ? ", kube-proxy" : "", coredns ? ", CoreDNS" : "");
+}
+
+// An installer image that names an Image Factory schematic by its ID (`factory.talos.dev/
+// installer/<id>:v1.9.5`) while the repository also keeps the schematic itself: the two must
+// agree, or nodes install an image other than the one `schematic.yaml` describes. The ID is
+// computed offline, as the talos stage computes {{ schematic }}.
+void check_schematic_pins(DoctorRun& run) {
+  const auto* nodes = run.inventory();
+  if (nodes == nullptr) return;
+  static const std::regex pin(R"(factory\.talos\.dev/[a-z-]+/([0-9a-f]{64}))");
+  std::vector<std::string> details;
+  std::set<std::string> seen;
+  size_t compared = 0;
+  for (const auto& n : *nodes) {
+    if (n.config_templates.empty()) continue;
+    gitops::TemplateVars tv;
+    try {
+      tv = gitops::machineconfig_template_vars(run.ctx.config, n, gitops::node_template_env(run.ctx.options.env, n));
+    } catch (const InputError&) {
+      continue;  // reported by the Talos check
+    }
+    auto id = tv.vars.find("schematic");
+    if (id == tv.vars.end()) continue;
+    for (const auto& part : n.config_templates) {
+      const std::string text = slurp(part);
+      int line = 1;
+      std::size_t from = 0;
+      for (std::sregex_iterator it(text.begin(), text.end(), pin), end; it != end; ++it) {
+        line += static_cast<int>(std::count(text.begin() + static_cast<std::ptrdiff_t>(from),
+                                            text.begin() + it->position(0), '\n'));
+        from = static_cast<std::size_t>(it->position(0));
+        ++compared;
+        const std::string pinned = (*it)[1].str();
+        if (pinned == id->second) continue;
+        const std::string d = fmt::format("{}:{}: installs schematic {}…, but {} gives {}… (node {})", run.rel(part),
+                                          line, pinned.substr(0, 12), tv.schematic_file, id->second.substr(0, 12),
+                                          n.hostname.empty() ? n.address : n.hostname);
+        if (seen.insert(fmt::format("{}:{}", run.rel(part), line)).second) details.push_back(d);
+      }
+    }
+  }
+  if (compared == 0) return;  // nothing pinned by ID: no check to show
+  Check& k = run.add("talos-schematic", "installer image vs schematic file");
+  if (details.empty()) {
+    k.summary = fmt::format("{} pinned ID{} match the schematic files", compared, compared == 1 ? "" : "s");
+    return;
+  }
+  k.status = CheckStatus::Warn;
+  k.summary = details.size() == 1 ? std::string("1 pinned schematic ID differs from the schematic file")
+                                   : fmt::format("{} pinned schematic IDs differ from the schematic files", details.size());
+  k.details = details;
+  k.advice = "use {{ schematic }} in the installer image (fluxboot computes it from the file), or update the pinned ID";
 }
 
 void check_flux_sync(DoctorRun& run) {

@@ -127,7 +127,7 @@ int run_history(Session& s, const HistoryOptions& options, std::FILE* out) {
     order.emplace_back(st->name());
   }
   ResumePoint rp = resume_point(ctx, state, all);
-  std::string text = options.output == "json" ? history_json(state, options.limit, &rp).dump(2) + "\n"
+  std::string text = options.output == "json" ? history_json(state, options.limit, &rp).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"
                                               : render_history(state, options.limit, order, &rp);
   std::fputs(text.c_str(), out);
   std::fflush(out);

@@ -171,7 +171,7 @@ void save_journal(const fs::path& root, const JournalState& state) {
   fs::path file = journal_path(root);
   fs::path tmp = file;
   tmp += fmt::format(".tmp-{}", ::getpid());
-  std::string text = journal_to_json(state).dump(2) + "\n";
+  std::string text = journal_to_json(state).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw StageError(fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno)));
   size_t off = 0;

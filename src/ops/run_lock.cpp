@@ -98,7 +98,7 @@ std::unique_ptr<RunLock> RunLock::acquire(const fs::path& root, const std::strin
                          {"host", host_name()},
                          {"started", now_rfc3339()},
                          {"command", command}};
-    std::string text = me.dump() + "\n";
+    std::string text = me.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
       int err = errno;
       ::close(fd);

@@ -45,7 +45,7 @@ int run_status(Session& session, const StatusOptions& options, std::FILE* out) {
   const StatusReport report = collect_status(client, target, deadline);
 
   const std::string text =
-      options.output == "json" ? status_json(report).dump(2) + "\n" : render_status_table(report);
+      options.output == "json" ? status_json(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n" : render_status_table(report);
   std::fputs(text.c_str(), out);
   std::fflush(out);
   return report.ok() ? 0 : 1;

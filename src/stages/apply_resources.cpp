@@ -160,7 +160,7 @@ class ApplyResources final : public Stage {
           {"metadata", {{"name", "sops-age"}, {"namespace", ns}}},
           {"type", "Opaque"},
           {"data", {{"age.agekey", base64_encode(age_key_)}}}};
-      stream += "---\n" + secret.dump() + "\n";
+      stream += "---\n" + secret.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
       ++objects;
       ctx.reporter.info(name(), fmt::format("sops-age created from {}", age_key_path_.string()));
     }

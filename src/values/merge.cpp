@@ -326,7 +326,7 @@ std::string label(const json& labels, const std::string& key, bool& present) {
   present = labels.is_object() && labels.contains(key);
   if (!present) return {};
   const json& v = labels[key];
-  return v.is_string() ? v.get<std::string>() : v.dump();
+  return v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace

@@ -646,8 +646,8 @@ struct Reader::Impl {
         } else if (it.value().is_null()) {
           v = "";
         } else {
-          v = it.value().is_boolean() || it.value().is_number() ? it.value().dump()
-                                                                : it.value().dump();
+          v = it.value().is_boolean() || it.value().is_number() ? it.value().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                                                                : it.value().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
           warn(warnings,
                fmt::format("{}: {} {} {}.{} is not a string; Kubernetes rejects such a manifest",
                            source, r.kind, r.name, field, it.key()));

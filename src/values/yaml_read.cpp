@@ -5,6 +5,8 @@
 // block scalars, and the typing below is ours.
 #include <fmt/format.h>
 
+#include "fluxboot/files.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -305,7 +307,7 @@ class Converter {
     if (resolved.is_string()) return resolved.get<std::string>();
     if (resolved.is_boolean()) return resolved.get<bool>() ? "true" : "false";
     if (resolved.is_number_float()) return go_format_float_key(resolved.get<double>());
-    if (resolved.is_number()) return resolved.dump();
+    if (resolved.is_number()) return resolved.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     fail(key, "a null map key is not supported");
   }
 
@@ -477,16 +479,7 @@ json normalise_number(double value) {
   return json(value);
 }
 
-std::string read_text(const fs::path& path) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec))
-    throw InputError(fmt::format("{}: file not found", path.string()));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot read", path.string()));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string read_text(const fs::path& path) { return read_input_file(path, path.string()); }
 
 std::string display_path(const fs::path& path, const fs::path& root) {
   if (root.empty()) return path.string();

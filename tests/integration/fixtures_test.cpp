@@ -213,6 +213,26 @@ TEST_F(Fixture, TalosTemplatesAreRenderedInjectedMergedAndApplied) {
       }
 }
 
+// An installer image pinned by schematic ID is compared with the schematic file's ID.
+TEST_F(Fixture, DoctorComparesAPinnedSchematicIdWithTheSchematicFile) {
+  FakeCluster c("talos-templates");
+  const auto file = c.repo() / "talos/machineconfig.yaml.j2";
+  std::string text = read_file(file);
+  const std::string templated = "factory.talos.dev/installer/{{ schematic }}:";
+  ASSERT_NE(text.find(templated), std::string::npos);
+  const std::string right = "613e1592b2da41ae5e265e8789429f22e121aab91cb4deb6bc3c0b6262961245";
+  write_file(file, std::string(text).replace(text.find(templated), templated.size(),
+                                             "factory.talos.dev/installer/" + right + ":"));
+  auto ok = fluxboot(c, {"doctor", "--offline"});
+  EXPECT_THAT(ok.out, HasSubstr("pinned IDs match the schematic files")) << diag(ok);
+  write_file(file, std::string(text).replace(text.find(templated), templated.size(),
+                                             "factory.talos.dev/installer/" + std::string(64, 'a') + ":"));
+  auto stale = fluxboot(c, {"doctor", "--offline"});
+  EXPECT_THAT(stale.out, HasSubstr("1 pinned schematic ID differs from the schematic file")) << diag(stale);
+  EXPECT_THAT(stale.out, HasSubstr("talos/machineconfig.yaml.j2:17: installs schematic aaaaaaaaaaaa…, but "
+                                   "talos/schematic.yaml.j2 gives 613e1592b2da…"));
+}
+
 TEST_F(Fixture, TalosTemplatesWithAnUndefinedVariableFailBeforeAnyNodeChanges) {
   FakeCluster c("talos-templates");
   write_file(c.repo() / "talos/nodes/127.0.0.12.yaml.j2", "machine:\n  type: worker\n  install:\n    disk: {{ ENV.NODE_DISK }}\n");

@@ -51,6 +51,25 @@ TEST(LoadConfig, ClusterKeyPicksTheClusterAndTheFlagWins) {
   EXPECT_THAT(input_error([&] { load(dir, "cluster: ../x\n"); }), HasSubstr("'cluster' must be a directory name"));
 }
 
+TEST(LoadConfig, AFluxbootYamlThatCannotBeReadIsAnErrorNotTheDefaults) {
+  TempDir dir;
+  std::filesystem::create_symlink(dir / "fluxboot.yaml", dir / "fluxboot.yaml");
+  try {
+    (void)load_config(dir.path());
+    ADD_FAILURE() << "a fluxboot.yaml symlink loop was ignored";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("fluxboot.yaml: cannot read: a symlink loop"));
+  }
+  std::filesystem::remove(dir / "fluxboot.yaml");
+  write_file(dir / "fluxboot.yaml", "# padding\n" + std::string(2u << 20, '#'));
+  try {
+    (void)load_config(dir.path());
+    ADD_FAILURE() << "a 2 MiB fluxboot.yaml was read";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("more than fluxboot reads (1 MiB)"));
+  }
+}
+
 TEST(LoadConfig, MakesTheRootAbsolute) {
   TempDir dir;
   std::filesystem::create_directories(dir / "repo");

@@ -58,6 +58,38 @@ TEST(Reporter, SecretsAreMaskedInHumanJsonAndDebugLog) {
   std::fclose(json);
 }
 
+// A tool printing invalid UTF-8 (or a repository file holding binary bytes) never ends the run as
+// an "internal error": every JSON event stays valid, the bad bytes become U+FFFD.
+TEST(Reporter, InvalidUtf8BecomesReplacementCharactersInJson) {
+  Redactor red;
+  std::FILE* human = std::tmpfile();
+  std::FILE* json = std::tmpfile();
+  {
+    ReporterOptions ro;
+    ro.format = LogFormat::Json;
+    ro.verbosity = Verbosity::Verbose;
+    ro.human = human;
+    ro.json = json;
+    Reporter rep(ro, red);
+    rep.stage_started(1, 1, "apps", "install");
+    rep.command_output("helm", true, "bad \xff\xfe byte");
+    rep.warn("apps", std::string("value \xc3 cut"));
+    rep.stage_failed("apps", Millis(1), "failed: \xff", 1);
+  }
+  std::string out = slurp(json);
+  size_t events = 0;
+  for (size_t at = 0, nl; (nl = out.find('\n', at)) != std::string::npos; at = nl + 1) {
+    auto line = out.substr(at, nl - at);
+    if (line.empty()) continue;
+    EXPECT_TRUE(nlohmann::json::accept(line)) << line;
+    ++events;
+  }
+  EXPECT_GE(events, 3u);
+  EXPECT_NE(out.find("\xef\xbf\xbd"), std::string::npos) << "U+FFFD in place of the bad bytes";
+  std::fclose(human);
+  std::fclose(json);
+}
+
 // A tool that floods its output cannot fill the disk: the debug log rotates once at its cap, the
 // newest lines are kept, and the file says what went where.
 TEST(Reporter, DebugLogIsCappedAndKeepsTheNewestLines) {
