@@ -53,7 +53,7 @@ class ApplyCrds final : public Stage {
                                    "CustomResourceDefinition (does helmDefaults.args include "
                                    "--include-crds?)",
                                    ctx.config.paths.crds_helmfile.string(), docs.size()));
-    auto applied = ctx.run_checked(kubectl_apply(ctx, stream, false, "kubectl apply crds"),
+    auto applied = run_apply(ctx, kubectl_apply(ctx, stream, false, "kubectl apply crds"),
                                    "applying CRDs");
 
     std::vector<kube::ObjectRef> crds;

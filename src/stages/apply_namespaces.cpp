@@ -32,7 +32,7 @@ class ApplyNamespaces final : public Stage {
       stream += "---\n" + ns.json + "\n";
       with_metadata += ns.from_file ? 1 : 0;
     }
-    auto r = ctx.run_checked(kubectl_apply(ctx, stream, false, "kubectl apply namespaces"),
+    auto r = run_apply(ctx, kubectl_apply(ctx, stream, false, "kubectl apply namespaces"),
                              "applying namespaces");
     std::string names;
     for (const auto& ns : namespaces_) names += (names.empty() ? "" : ", ") + ns.name;

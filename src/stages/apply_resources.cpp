@@ -168,7 +168,7 @@ class ApplyResources final : public Stage {
       ctx.reporter.warn(name(), fmt::format("the resources ({}) hold no objects", source_.describe()));
       return "nothing to apply";
     }
-    auto r = ctx.run_checked(kubectl_apply(ctx, stream, true, "kubectl apply resources"),
+    auto r = run_apply(ctx, kubectl_apply(ctx, stream, true, "kubectl apply resources"),
                              "applying bootstrap resources");
     std::string detail = r.dry_run ? fmt::format("{} objects planned", objects) : summarize_apply_output(r.out);
 

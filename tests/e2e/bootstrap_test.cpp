@@ -375,6 +375,21 @@ TEST_F(Bootstrap, FailingReleaseFailsTheStageNamingIt) {
   EXPECT_TRUE(names.count("spegel")) << st["releases"].dump();
 }
 
+// An API server restarting between stages (503 on the namespaces apply, twice): the apply is
+// retried within the stage deadline instead of failing the run; a 403 still fails at once
+// (ResumeOnSim covers that).
+TEST_F(Bootstrap, TransientApiErrorsOnAnApplyAreRetried) {
+  ASSERT_NO_FATAL_FAILURE(start("api:\n  fail:\n    - {count: 2, status: 503, path: /api/v1/namespaces/cert-manager}\n"));
+  auto ev = all_ok();
+  size_t failed = 0, applies = 0;
+  for (const auto& c : ev.of("command_exited", "namespaces")) {
+    ++applies;
+    failed += c.value("exit_code", 0) != 0 ? 1 : 0;
+  }
+  EXPECT_EQ(failed, 2u) << "two 503s, each a failed kubectl apply";
+  EXPECT_EQ(applies, 3u) << "then one that succeeds";
+}
+
 TEST_F(Bootstrap, SlowApiResponsesStillComplete) {
   ASSERT_NO_FATAL_FAILURE(start("api: {latency: 50ms}\n"));
   // A complete `fluxboot all` under the fault; the latency applies to every request.
