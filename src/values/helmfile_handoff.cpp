@@ -8,10 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <set>
 
+#include "fluxboot/gitops.hpp"
 #include "values/internal.hpp"
 
 namespace fluxboot::values {
@@ -189,6 +191,68 @@ void Handoff::remove() noexcept {
   files_.clear();
 }
 
+// A plain-YAML state file checked before any stage changes the cluster: duplicate keys (go-yaml
+// refuses them), `releases:` that is not a list, no release at all, a release without a name, or
+// the same namespace/name twice. Each problem with its line; all reported together.
+static void validate_state(const std::string& text, const std::string& source) {
+  Problems problems;
+  std::size_t releases = 0;
+  bool saw_releases_key = false;
+  bool delegated = false;
+  std::set<std::string> seen;
+  for (const auto& d : gitops::split_documents(text, source)) {
+    json doc;
+    try {
+      doc = parse_yaml(d.text, Dialect::GoYamlV3, source);
+    } catch (const InputError& e) {
+      // parse_yaml counts lines from the document's start; shift to the file's.
+      std::string msg = e.what();
+      const std::string prefix = source + ":";
+      if (msg.rfind(prefix, 0) == 0 && d.line > 1) {
+        std::size_t end = prefix.size();
+        int n = 0;
+        while (end < msg.size() && std::isdigit(static_cast<unsigned char>(msg[end]))) n = n * 10 + (msg[end++] - '0');
+        if (end > prefix.size()) msg = fmt::format("{}{}{}", prefix, n + d.line - 1, msg.substr(end));
+      }
+      problems.add(msg);
+      continue;
+    }
+    if (doc.is_null()) continue;
+    if (!doc.is_object()) {
+      problems.add(fmt::format("{}:{}: a helmfile state document must be a mapping", source, d.line));
+      continue;
+    }
+    // Releases may come from elsewhere: sub-helmfiles, or bases that define them.
+    if (doc.contains("helmfiles") || doc.contains("bases")) delegated = true;
+    if (!doc.contains("releases")) continue;
+    saw_releases_key = true;
+    const json& rel = doc["releases"];
+    if (rel.is_null()) continue;
+    if (!rel.is_array()) {
+      problems.add(fmt::format("{}: 'releases' must be a list of releases, not {}", source,
+                               rel.is_object() ? "a mapping" : "a scalar"));
+      continue;
+    }
+    for (std::size_t i = 0; i < rel.size(); ++i) {
+      const json& r = rel[i];
+      if (!r.is_object() || !r.contains("name") || !r["name"].is_string() || r["name"].get<std::string>().empty()) {
+        problems.add(fmt::format("{}: releases[{}] has no name", source, i));
+        continue;
+      }
+      ++releases;
+      const std::string key = (r.contains("namespace") && r["namespace"].is_string() ? r["namespace"].get<std::string>() : "") +
+                              "/" + r["name"].get<std::string>();
+      if (!seen.insert(key).second)
+        problems.add(fmt::format("{}: release {} is listed twice", source, key));
+    }
+  }
+  if (problems.empty() && releases == 0 && !delegated)
+    problems.add(fmt::format("{}: no releases{} (an empty helmfile would wait out the whole stage deadline "
+                             "doing nothing)",
+                             source, saw_releases_key ? "" : " and no 'releases:' key"));
+  problems.throw_if_any("invalid helmfile state");
+}
+
 std::unique_ptr<Handoff> derive_helmfile(const Config& config, const fs::path& state_file,
                                          const Options& options) {
   std::unique_ptr<Handoff> h(new Handoff());
@@ -205,6 +269,7 @@ std::unique_ptr<Handoff> derive_helmfile(const Config& config, const fs::path& s
         source));
     return h;
   }
+  validate_state(text, source);
   auto docs = detail::load_nodes(text, source);
   const fs::path dir = state.parent_path();
   const std::string stem = state.stem().string();

@@ -43,6 +43,31 @@ json release_named(const json& state, const std::string& name) {
   return nullptr;
 }
 
+// A broken state is refused before any stage runs, every problem at once, and nothing is written.
+TEST_F(Handoffs, MalformedStatesAreRefusedWithTheirLines) {
+  auto refused = [&](const std::string& text) {
+    fluxboot::testing::write_file(helmfile_dir() / "01-apps.yaml", text);
+    try {
+      (void)derive_helmfile(config, "bootstrap/helmfile.d/01-apps.yaml", Options{});
+    } catch (const InputError& e) {
+      EXPECT_TRUE(generated_files().empty());
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  };
+  EXPECT_NE(refused("").find("no releases and no 'releases:' key"), std::string::npos);
+  EXPECT_NE(refused("releases: []\n").find("01-apps.yaml: no releases"), std::string::npos);
+  EXPECT_NE(refused("releases: {}\n").find("'releases' must be a list of releases, not a mapping"), std::string::npos);
+  EXPECT_NE(refused("---\nhelmDefaults: {wait: true}\n---\nreleases:\n  - name: a\n    name: b\n")
+                .find("01-apps.yaml:6: mapping key \"name\" already defined"),
+            std::string::npos);
+  const std::string both = refused("releases:\n  - {name: a, namespace: x, chart: c}\n  - {name: a, namespace: x, chart: c}\n  - chart: c\n");
+  EXPECT_NE(both.find("release x/a is listed twice"), std::string::npos) << both;
+  EXPECT_NE(both.find("releases[2] has no name"), std::string::npos) << both;
+  EXPECT_EQ(refused("helmfiles:\n  - path: other.yaml\n").find("no releases"), std::string::npos)
+      << "releases from sub-helmfiles are not this file's to list";
+}
+
 TEST_F(Handoffs, ReplacesTheGotmplLookupWithGeneratedValuesFiles) {
   auto h = derive_helmfile(config, "bootstrap/helmfile.d/01-apps.yaml", Options{});
   ASSERT_TRUE(h->derived());
