@@ -363,7 +363,7 @@ Config load_config(const fs::path& root, const std::string& cluster) {
   config.file = file;
   const std::string display = "fluxboot.yaml";
   // fluxboot.yaml is a few dozen lines: 1 MiB is generous, and a multi-megabyte file is a mistake.
-  auto docs = detail::parse_yaml_all(read_input_file(file, display, 1u << 20), display);
+  auto docs = detail::parse_yaml_all(read_input_file(file, display, 1u << 20), display, /*duplicates_ok=*/true);
 
   ConfigReader reader(abs_root, display);
   if (docs.size() > 1) {

@@ -67,7 +67,7 @@ std::string kustomization_namespace(const fs::path& root, const fs::path& dir, P
   std::error_code ec;
   for (const char* name : {"kustomization.yaml", "kustomization.yml", "Kustomization"}) {
     const fs::path file = dir / name;
-    if (!fs::is_regular_file(file, ec)) continue;
+    if (!fs::is_regular_file(file, ec) && !fs::is_symlink(file, ec)) continue;
     const std::string display = detail::display_path(root, file);
     try {
       const YAML::Node node = detail::parse_yaml(detail::read_text(file, display), display, 1);
@@ -129,7 +129,8 @@ std::vector<NamespaceManifest> collect_namespaces(const Config& config) {
     ns.name = target;
     nlohmann::json manifest = bare(target);
     const fs::path file = dir / "namespace.yaml";
-    if (fs::is_regular_file(file, ec)) {
+    // A symlink is read too: a dangling one or a loop is an error, not "no namespace.yaml".
+    if (fs::is_regular_file(file, ec) || fs::is_symlink(file, ec)) {
       const std::string display = detail::display_path(config.root, file);
       try {
         auto docs = split_documents(detail::read_text(file, display), display);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -21,6 +22,24 @@ namespace {
                                e.mark.column + 1, e.msg));
 }
 
+// go-yaml (talhelper, Flux, kustomize) refuses a mapping key defined twice; yaml-cpp keeps both.
+// Checked here so every repository file read through this module fails as its own tools do.
+void check_duplicate_keys(const YAML::Node& node, const std::string& display, int first_line, int depth = 0) {
+  if (depth > 256) return;  // yaml-cpp's own depth limit has already applied
+  if (node.IsMap()) {
+    std::set<std::string> seen;
+    for (const auto& kv : node) {
+      if (kv.first.IsScalar() && !seen.insert(kv.first.Scalar()).second)
+        throw InputError(fmt::format("{}:{}:{}: mapping key \"{}\" already defined", display,
+                                     first_line + kv.first.Mark().line, kv.first.Mark().column + 1,
+                                     kv.first.Scalar()));
+      check_duplicate_keys(kv.second, display, first_line, depth + 1);
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) check_duplicate_keys(item, display, first_line, depth + 1);
+  }
+}
+
 }  // namespace
 
 std::string read_text(const std::filesystem::path& file, const std::string& display) {
@@ -29,15 +48,20 @@ std::string read_text(const std::filesystem::path& file, const std::string& disp
 
 YAML::Node parse_yaml(const std::string& text, const std::string& display, int first_line) {
   try {
-    return YAML::Load(text);
+    YAML::Node node = YAML::Load(text);
+    check_duplicate_keys(node, display, first_line);
+    return node;
   } catch (const YAML::Exception& e) {
     rethrow_yaml(e, display, first_line);
   }
 }
 
-std::vector<YAML::Node> parse_yaml_all(const std::string& text, const std::string& display) {
+std::vector<YAML::Node> parse_yaml_all(const std::string& text, const std::string& display, bool duplicates_ok) {
   try {
-    return YAML::LoadAll(text);
+    auto docs = YAML::LoadAll(text);
+    if (!duplicates_ok)
+      for (const auto& d : docs) check_duplicate_keys(d, display, 1);
+    return docs;
   } catch (const YAML::Exception& e) {
     rethrow_yaml(e, display, 1);
   }

@@ -18,7 +18,9 @@ std::string read_text(const std::filesystem::path& file, const std::string& disp
 YAML::Node parse_yaml(const std::string& text, const std::string& display, int first_line = 1);
 
 // Parses every document of a stream (marks are stream-relative); same error format.
-std::vector<YAML::Node> parse_yaml_all(const std::string& text, const std::string& display);
+// Both refuse a mapping key defined twice, as go-yaml does ("display:LINE:COL: mapping key "k"
+// already defined"), unless `duplicates_ok` (fluxboot.yaml's loader reports them itself, all at once).
+std::vector<YAML::Node> parse_yaml_all(const std::string& text, const std::string& display, bool duplicates_ok = false);
 
 // map[key] without yaml-cpp's trap: a missing key on a const node yields an "invalid" node whose
 // Type()/IsScalar() throw. Returns an Undefined node when `map` is not a mapping or lacks `key`.

@@ -122,7 +122,7 @@ TEST(OpsResume, AChangedInputMovesTheResumePointBack) {
   ASSERT_EQ(c.fluxboot({"all"}).exit_code, 0);
   std::string ns = read_file(c.repo() / "kubernetes/apps/cert-manager/namespace.yaml");
   write_file(c.repo() / "kubernetes/apps/cert-manager/namespace.yaml",
-             ns.replace(ns.find("name: cert-manager"), 18, "name: cert-manager\n  labels: {team: x}"));
+             ns.replace(ns.find("  labels:\n"), 10, "  labels:\n    team: x\n"));
   auto h = c.fluxboot({"history"});
   EXPECT_TRUE(contains(h.out, "would start at namespaces: its inputs changed")) << h.out;
   std::filesystem::remove(c.fake_dir() / "calls.log");

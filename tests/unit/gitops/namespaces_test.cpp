@@ -112,6 +112,22 @@ TEST(Namespaces, ReportsNameMismatchWithFileAndLine) {
                              "'networking' does not match its directory 'network'"));
 }
 
+// What go-yaml and the API would refuse is refused here, at the right line, before any apply.
+TEST(Namespaces, RefusesDuplicateKeysNulBytesAndSymlinkLoops) {
+  TempDir dir;
+  write_file(dir / "kubernetes/apps/media/namespace.yaml",
+             "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: media\n  labels:\n    a: b\n    a: c\n");
+  EXPECT_THAT(input_error([&] { collect(dir); }),
+              HasSubstr("kubernetes/apps/media/namespace.yaml:8:5: mapping key \"a\" already defined"));
+  write_file(dir / "kubernetes/apps/media/namespace.yaml",
+             std::string("---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: me\0dia\n", 60));
+  EXPECT_THAT(input_error([&] { collect(dir); }), HasSubstr("namespace.yaml:5: holds a NUL byte"));
+  std::filesystem::remove(dir / "kubernetes/apps/media/namespace.yaml");
+  std::filesystem::create_symlink(dir / "kubernetes/apps/media/namespace.yaml",
+                                  dir / "kubernetes/apps/media/namespace.yaml");
+  EXPECT_THAT(input_error([&] { collect(dir); }), HasSubstr("a symlink loop"));
+}
+
 TEST(Namespaces, ReportsInvalidDirectoryNamesAndBadFilesTogether) {
   TempDir dir;
   std::filesystem::create_directories(dir / "kubernetes/apps/Media_Apps");

@@ -59,7 +59,7 @@ TEST_F(Handoffs, MalformedStatesAreRefusedWithTheirLines) {
   EXPECT_NE(refused("releases: []\n").find("01-apps.yaml: no releases"), std::string::npos);
   EXPECT_NE(refused("releases: {}\n").find("'releases' must be a list of releases, not a mapping"), std::string::npos);
   EXPECT_NE(refused("---\nhelmDefaults: {wait: true}\n---\nreleases:\n  - name: a\n    name: b\n")
-                .find("01-apps.yaml:6: mapping key \"name\" already defined"),
+                .find("01-apps.yaml:6:5: mapping key \"name\" already defined"),
             std::string::npos);
   const std::string both = refused("releases:\n  - {name: a, namespace: x, chart: c}\n  - {name: a, namespace: x, chart: c}\n  - chart: c\n");
   EXPECT_NE(both.find("release x/a is listed twice"), std::string::npos) << both;
