@@ -1,6 +1,8 @@
 #pragma once
 // The one seam through which fluxboot starts other programs (talosctl, kubectl, helmfile, sops).
 // argv only: no shell is ever involved, so nothing user-controlled can be interpolated.
+#include <sys/types.h>
+
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -27,6 +29,10 @@ struct Command {
   bool mutating = true;         // false: a read-only probe that dry-run may still execute
   bool input_is_secret = false; // stdin holds secret material: never log or print it
   std::string label;            // short name for logs, e.g. "talosctl apply-config cp-1"
+  // true: the child leads a new process group, and signals and the leftover kill reach the whole
+  // group. false: it stays in the caller's group, as Go's exec.Command leaves helm in helmfile's
+  // (the sim's helmfile uses this to behave like the real one).
+  bool new_group = true;
 };
 
 struct Result {
@@ -83,6 +89,27 @@ bool interruptible_sleep(std::chrono::milliseconds d);
 // SIGKILLs the process group of every child a real runner has started and not yet reaped.
 // Async-signal-safe; for atexit/terminate/fatal-signal paths so no child outlives fluxboot.
 void kill_all_children() noexcept;
+
+// Makes this process the reaper of its orphaned descendants (Linux PR_SET_CHILD_SUBREAPER): a
+// grandchild whose parent died (helm after helmfile was killed, a tool's `&` helper) is
+// re-parented to fluxboot instead of init, so kill_descendants() can still find it. Returns false
+// where the kernel does not support it. Called by install_signal_handlers().
+bool become_subreaper() noexcept;
+
+// The processes descending from this one, found through /proc (pid, parent pid, session), except
+// those that started a session of their own (daemons such as gpg-agent detach on purpose).
+struct Descendant {
+  pid_t pid = 0;
+  std::string command;  // /proc/PID/comm
+  bool zombie = false;
+};
+std::vector<Descendant> list_descendants();
+
+// The last step before fluxboot exits: SIGKILLs every descendant still alive (in fluxboot's
+// session; see list_descendants), reaps those that are its children and repeats (a killed
+// process's own children are re-parented here) until none is left or `wait` has passed. Not
+// async-signal-safe (it reads /proc). Returns the commands that had to be killed.
+std::vector<std::string> kill_descendants(std::chrono::milliseconds wait);
 
 // Shell-quotes one word for display ('it'\''s'); never used to run anything.
 std::string shell_quote(std::string_view word);

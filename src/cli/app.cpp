@@ -95,6 +95,15 @@ int main(int argc, char** argv) {
   process::install_signal_handlers();
   int code = action();
   process::kill_all_children();
+  // Nothing fluxboot started outlives it: what left its child's process group and was orphaned
+  // (re-parented here, fluxboot being a subreaper) is killed now, and said so.
+  const auto left = process::kill_descendants(std::chrono::milliseconds(500));
+  if (!left.empty()) {
+    std::string names;
+    for (const auto& n : left) names += (names.empty() ? "" : ", ") + n;
+    fmt::print(stderr, "fluxboot: killed {} process{} still running at exit: {}\n", left.size(),
+               left.size() == 1 ? "" : "es", names);
+  }
   return code;
 }
 

@@ -18,17 +18,17 @@ static_assert(std::atomic<pid_t>::is_always_lock_free);
 
 namespace detail {
 
-void register_child_group(pid_t pgid) noexcept {
+void register_child(pid_t kill_target) noexcept {
   for (auto& slot : g_groups) {
     pid_t expected = 0;
-    if (slot.compare_exchange_strong(expected, pgid)) return;
+    if (slot.compare_exchange_strong(expected, kill_target)) return;
   }
   // Table full: the child is still killed by its own run, only the exit-path net misses it.
 }
 
-void unregister_child_group(pid_t pgid) noexcept {
+void unregister_child(pid_t kill_target) noexcept {
   for (auto& slot : g_groups) {
-    pid_t expected = pgid;
+    pid_t expected = kill_target;
     if (slot.compare_exchange_strong(expected, 0)) return;
   }
 }
@@ -37,8 +37,8 @@ void unregister_child_group(pid_t pgid) noexcept {
 
 void kill_all_children() noexcept {
   for (auto& slot : g_groups) {
-    const pid_t pgid = slot.load();
-    if (pgid > 0) ::kill(-pgid, SIGKILL);
+    const pid_t target = slot.load();
+    if (target != 0) ::kill(target, SIGKILL);
   }
 }
 

@@ -12,9 +12,10 @@ namespace fluxboot::process::detail {
 // a signal is pending, so it stays readable and wakes every concurrent poll loop.
 int signal_pipe_fd() noexcept;
 
-// Child process groups that kill_all_children() must reach. Async-signal-safe.
-void register_child_group(pid_t pgid) noexcept;
-void unregister_child_group(pid_t pgid) noexcept;
+// Children that kill_all_children() must reach, as the argument kill(2) takes: -pgid for a child
+// leading its own process group, its pid for one left in fluxboot's group. Async-signal-safe.
+void register_child(pid_t kill_target) noexcept;
+void unregister_child(pid_t kill_target) noexcept;
 
 // find_executable with an explicit PATH value (nullptr: the compiled-in default search path).
 std::optional<std::filesystem::path> find_executable_in(std::string_view name, const char* path_env);

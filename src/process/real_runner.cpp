@@ -146,18 +146,22 @@ class SigpipeBlocked {
 // the child reaped before run() returns.
 class Child {
  public:
-  explicit Child(pid_t pid) : pid_(pid) { detail::register_child_group(pid_); }
+  // `own_group`: the child leads a process group of its own (pgid == pid), and signals go to
+  // that whole group; otherwise to the child alone.
+  Child(pid_t pid, bool own_group) : pid_(pid), target_(own_group ? -pid : pid) {
+    detail::register_child(target_);
+  }
   ~Child() {
     if (reaped_) return;
-    ::kill(-pid_, SIGKILL);
+    ::kill(target_, SIGKILL);
     reap();
   }
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
 
   pid_t pid() const noexcept { return pid_; }
-  // Signals the whole process group (the child is its leader; pgid == pid).
-  void signal_group(int sig) const noexcept { ::kill(-pid_, sig); }
+  // Signals the child's process group when it leads one, else the child alone.
+  void signal_group(int sig) const noexcept { ::kill(target_, sig); }
 
   // Exited but not reaped: the zombie keeps the group id reserved, so signalling the group
   // afterwards can never hit an unrelated process.
@@ -171,7 +175,7 @@ class Child {
   // The wait status; nullopt if someone else reaped the child (its status is then unknown).
   std::optional<int> reap() noexcept {
     // Unregister first: once reaped, the pid (and group id) may be reused by anyone.
-    detail::unregister_child_group(pid_);
+    detail::unregister_child(target_);
     reaped_ = true;
     int status = 0;
     for (;;) {
@@ -182,6 +186,7 @@ class Child {
 
  private:
   pid_t pid_;
+  pid_t target_;
   bool reaped_ = false;
 };
 
@@ -322,7 +327,7 @@ class RealRunner final : public Runner {
     Pipe err = make_pipe();
 
     const pid_t pid = spawn(cmd, exe, in ? &*in : nullptr, out, err);
-    Child child(pid);
+    Child child(pid, cmd.new_group);
     if (in) in->read.reset();
     out.write.reset();
     err.write.reset();
@@ -473,10 +478,10 @@ class RealRunner final : public Runner {
       check(::posix_spawn_file_actions_addchdir_np(&fa.fa, cmd.cwd.c_str()), "addchdir");
 
     SpawnAttr attr;
-    check(::posix_spawnattr_setflags(&attr.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                                     POSIX_SPAWN_SETSIGDEF),
-          "posix_spawnattr_setflags");
-    check(::posix_spawnattr_setpgroup(&attr.attr, 0), "posix_spawnattr_setpgroup");
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    if (cmd.new_group) flags |= POSIX_SPAWN_SETPGROUP;
+    check(::posix_spawnattr_setflags(&attr.attr, flags), "posix_spawnattr_setflags");
+    if (cmd.new_group) check(::posix_spawnattr_setpgroup(&attr.attr, 0), "posix_spawnattr_setpgroup");
     sigset_t mask;
     sigemptyset(&mask);
     check(::posix_spawnattr_setsigmask(&attr.attr, &mask), "posix_spawnattr_setsigmask");

@@ -39,7 +39,13 @@ extern "C" void on_signal(int sig) {
   errno = saved_errno;
 }
 
-void kill_children_at_exit() { kill_all_children(); }
+void kill_children_at_exit() {
+  kill_all_children();
+  try {
+    (void)kill_descendants(std::chrono::milliseconds(200));
+  } catch (...) {  // exiting anyway; /proc unreadable or out of memory
+  }
+}
 
 }  // namespace
 
@@ -67,6 +73,8 @@ void install_signal_handlers() {
     ::sigaction(SIGPIPE, &ign, nullptr);
 
     std::atexit(kill_children_at_exit);
+    // Orphaned grandchildren (helm after its helmfile died) come back to us, not to init.
+    (void)become_subreaper();
   });
 }
 

@@ -216,6 +216,9 @@ class Helmfile {
     cmd.env = tool_env();
     cmd.input = input;
     cmd.label = fs::path(argv[0]).filename().string();
+    // The real helmfile starts helm with Go's exec.Command, no Setpgid: helm stays in helmfile's
+    // process group, and a signal to that group reaches both.
+    cmd.new_group = false;
     return runner_->run(cmd, sink);
   }
 

@@ -14,6 +14,12 @@ if [ -f "$FAKE_DIR/slow-$fake_tool" ]; then
   echo "$$ $!" >> "$FAKE_DIR/pids"
   wait $!
 fi
+if [ -f "$FAKE_DIR/orphan-$fake_tool" ]; then
+  # A helper that leaves the tool's process group (setpgid, as a helm started by a helmfile in a
+  # group of its own) and outlives the tool: fluxboot, its subreaper, must still kill it.
+  perl -e 'setpgrp(0, 0); exec @ARGV or exit 127' sleep 300 </dev/null >/dev/null 2>&1 &
+  echo "$!" >> "$FAKE_DIR/orphans"
+fi
 # Saves stdin for the test when the tool reads it ("-f -").
 save_stdin() { cat > "$FAKE_DIR/stdin-$fake_n"; cp "$FAKE_DIR/stdin-$fake_n" "$FAKE_DIR/stdin-last-$fake_tool"; }
 # Decrements a counter file; succeeds (returns 0) while it was positive.

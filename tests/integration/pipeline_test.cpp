@@ -254,6 +254,25 @@ TEST(Pipeline, CtrlCStopsTheRunExitsOneThirtyAndLeavesNoProcess) {
   while (in >> a) EXPECT_FALSE(fluxboot::testing::process_alive(a)) << "pid " << a << " outlived fluxboot";
 }
 
+// A tool leaves a helper in a process group of its own and exits: the runner's group kill misses
+// it, but fluxboot is its subreaper and kills it before exiting, saying so.
+TEST(Pipeline, AnOrphanedDescendantInAnotherProcessGroupDoesNotOutliveFluxboot) {
+  FakeCluster c;
+  c.inject("orphan-talosctl");
+  auto r = c.fluxboot({"k8s"});
+  ASSERT_EQ(r.exit_code, 0) << diag(r);
+  std::istringstream in(read_file(c.fake_dir() / "orphans"));
+  int pid = 0, seen = 0;
+  while (in >> pid) {
+    ++seen;
+    bool alive = fluxboot::testing::process_alive(pid);
+    EXPECT_FALSE(alive) << "pid " << pid << " outlived fluxboot";
+    if (alive) ::kill(pid, SIGKILL);
+  }
+  EXPECT_GE(seen, 1);
+  EXPECT_TRUE(contains(r.err, "still running at exit: sleep")) << diag(r);
+}
+
 // A layout with no CRD helmfile (a single helmfile.yaml, docs/layouts.md): detected with no
 // fluxboot.yaml, the crds stage has nothing to do and apps still syncs the detected helmfile.
 TEST(Pipeline, SingleHelmfileLayoutIsDetectedAndTheCrdsStageHasNothingToDo) {
