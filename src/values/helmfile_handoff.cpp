@@ -10,8 +10,11 @@
 
 #include <cctype>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <map>
 #include <set>
+#include <utility>
 
 #include "fluxboot/gitops.hpp"
 #include "values/internal.hpp"
@@ -179,6 +182,43 @@ std::string safe_name(const std::string& s) {
   return out;
 }
 
+// The pid in "<stem>.fluxboot-derived-<pid>.yaml" / "<stem>.fluxboot-values-<pid>-<ns>.<name>.yaml",
+// or 0 when `name` is not a hand-off file of `stem`.
+pid_t handoff_owner(const std::string& name, const std::string& stem) {
+  // The derived state ends "<pid>.yaml", a values file "<pid>-<ns>.<name>.yaml".
+  const std::pair<const char*, char> kinds[] = {{".fluxboot-derived-", '.'}, {".fluxboot-values-", '-'}};
+  for (const auto& [kind, after_pid] : kinds) {
+    const std::string prefix = stem + kind;
+    if (name.compare(0, prefix.size(), prefix) != 0 || !detail::ends_with(name, ".yaml")) continue;
+    std::size_t i = prefix.size();
+    long pid = 0;
+    while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i])) != 0 && pid < 1'000'000'000)
+      pid = pid * 10 + (name[i++] - '0');
+    if (i == prefix.size() || i >= name.size()) continue;
+    if (name[i] != after_pid) continue;
+    return static_cast<pid_t>(pid);
+  }
+  return 0;
+}
+
+// A run killed by SIGKILL leaves its hand-off behind (values computed from Secrets among it).
+// Files whose process is gone are removed; a live process's files (a concurrent run, a dry run,
+// `values --all`) are never touched. A reused pid only keeps a stale file a little longer.
+void sweep_stale_handoffs(const fs::path& dir, const std::string& stem, std::vector<std::string>& warnings) {
+  std::error_code ec;
+  std::map<pid_t, std::size_t> removed;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const pid_t pid = handoff_owner(e.path().filename().string(), stem);
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(pid, 0) == 0 || errno == EPERM) continue;  // alive
+    std::error_code rm;
+    if (fs::remove(e.path(), rm)) ++removed[pid];
+  }
+  for (const auto& [pid, n] : removed)
+    warnings.push_back(fmt::format("removed {} file{} left in {} by an interrupted run (pid {}, no longer running)",
+                                   n, n == 1 ? "" : "s", dir.string(), pid));
+}
+
 }  // namespace
 
 Handoff::~Handoff() { remove(); }
@@ -273,6 +313,7 @@ std::unique_ptr<Handoff> derive_helmfile(const Config& config, const fs::path& s
   auto docs = detail::load_nodes(text, source);
   const fs::path dir = state.parent_path();
   const std::string stem = state.stem().string();
+  sweep_stale_handoffs(dir, stem, h->warnings_);
   Options reader_options = options;
   reader_options.warn = nullptr;
   Reader reader(config, reader_options);

@@ -1,6 +1,7 @@
 // derive_helmfile on its own: the derived state, the generated values files, and their cleanup.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <regex>
@@ -158,6 +159,33 @@ TEST_F(Handoffs, KeepsOtherValuesEntriesAndFillsMissingChartAndVersion) {
   json other = release_named(d, "not-flux");
   EXPECT_FALSE(other.contains("values"));
   EXPECT_EQ(other["version"], "1.0.0");
+}
+
+// What a SIGKILLed run left (its pid gone) is swept by the next derive; what a live process wrote
+// (a concurrent run, a dry run: here pid 1) is never touched, and our own new files stay.
+TEST_F(Handoffs, StaleHandoffsOfDeadProcessesAreSweptAndLiveOnesKept) {
+  const pid_t dead = ::fork();
+  if (dead == 0) _exit(0);
+  ASSERT_GT(dead, 0);
+  ::waitpid(dead, nullptr, 0);
+  const std::string d = std::to_string(dead);
+  const std::vector<std::string> stale = {"01-apps.fluxboot-derived-" + d + ".yaml",
+                                          "01-apps.fluxboot-values-" + d + "-kube-system.cilium.yaml"};
+  const std::vector<std::string> kept = {"01-apps.fluxboot-derived-1.yaml",
+                                         "01-apps.fluxboot-values-1-kube-system.cilium.yaml",
+                                         "00-crds.fluxboot-derived-" + d + ".yaml",  // another state's
+                                         "01-apps.fluxboot-derived-" + d + "x.yaml"};  // not ours
+  for (const auto& f : stale) fluxboot::testing::write_file(helmfile_dir() / f, "secret: x\n");
+  for (const auto& f : kept) fluxboot::testing::write_file(helmfile_dir() / f, "x: 1\n");
+  auto h = derive_helmfile(config, "bootstrap/helmfile.d/01-apps.yaml", Options{});
+  for (const auto& f : stale) EXPECT_FALSE(fs::exists(helmfile_dir() / f)) << f;
+  for (const auto& f : kept) EXPECT_TRUE(fs::exists(helmfile_dir() / f)) << f;
+  ASSERT_EQ(h->warnings().size(), 1u);
+  EXPECT_NE(h->warnings()[0].find("removed 2 files"), std::string::npos) << h->warnings()[0];
+  EXPECT_NE(h->warnings()[0].find("pid " + d), std::string::npos) << h->warnings()[0];
+  EXPECT_TRUE(fs::exists(h->state_file()));
+  h.reset();
+  for (const auto& f : kept) EXPECT_TRUE(fs::exists(helmfile_dir() / f)) << f;
 }
 
 TEST_F(Handoffs, VersionDriftIsAWarningNamingBoth) {
