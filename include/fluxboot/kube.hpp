@@ -95,6 +95,10 @@ struct ClientOptions {
   std::string user_agent = "fluxboot";
   // Debug lines (method, path, status, duration, retries); never headers, bodies or credentials.
   std::function<void(const std::string&)> debug;
+  // For reports after Ctrl-C (what state an interrupted step left): requests of this client
+  // are aborted only by a signal that arrives after it was created, as the process runner
+  // treats commands started after the first signal. Keep such requests short (a deadline).
+  bool after_interrupt = false;
 };
 
 struct ListOptions {

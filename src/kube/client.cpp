@@ -183,6 +183,7 @@ Transfer::~Transfer() { impl.finish(*this); }
 
 Client::Impl::Impl(ClusterAccess a, ClientOptions o)
     : access(std::move(a)), options(std::move(o)), rng(std::random_device{}()) {
+  signals_at_start = process::signal_count();
   curl_global();
   if (access.server.empty()) throw InputError("kubeconfig: the cluster has no server");
   multi = curl().multi_init();
@@ -348,9 +349,13 @@ void Client::Impl::finish(Transfer& t) noexcept {
 
 void Client::Impl::throw_interrupted() const { throw InterruptedError(process::pending_signal()); }
 
+bool Client::Impl::cancelled() const noexcept {
+  return options.after_interrupt ? process::signal_count() > signals_at_start : process::interrupted();
+}
+
 bool Client::Impl::drive(Deadline deadline, const std::function<bool()>& until) {
   for (;;) {
-    if (process::interrupted()) throw_interrupted();
+    if (cancelled()) throw_interrupted();
     int running = 0;
     const CURLMcode mc = curl().multi_perform(multi, &running);
     if (mc != CURLM_OK) throw StageError(fmt::format("libcurl: {}", curl().multi_strerror(mc)));
@@ -533,7 +538,7 @@ Response Client::request(const std::string& method, const std::string& path,
                                      path, last.empty() ? "" : " (last: " + last + ")"));
   };
   for (int attempt = 1;; ++attempt) {
-    if (process::interrupted()) I.throw_interrupted();
+    if (I.cancelled()) I.throw_interrupted();
     const auto started = Clock::now();
     if (started >= deadline) throw deadline_error();
     milliseconds timeout = I.options.request_timeout;

@@ -72,6 +72,10 @@ struct Client::Impl {
   // `until` runs outside libcurl callbacks, after every batch of socket activity and at least
   // every 100 ms. Throws InterruptedError when a signal arrives.
   bool drive(Deadline deadline, const std::function<bool()>& until);
+  // A signal ends this client's work: any pending one, or with options.after_interrupt only one
+  // received after the client was created.
+  bool cancelled() const noexcept;
+  int signals_at_start = 0;
 
   // Message for a failed transfer, naming the server and the cause; classified transient or not.
   // With TLS 1.3 the server checks the client certificate after the client considers the

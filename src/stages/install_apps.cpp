@@ -43,7 +43,13 @@ class InstallApps final : public Stage {
     }
     if (!changed.empty()) ctx.reporter.debug(name(), "helmfile sync needed: " + changed);
     auto sync = helmfile_command(ctx, handoff_->state_file(), {"sync", "--hide-notes"});
-    auto r = ctx.run(sync);
+    process::Result r;
+    try {
+      r = ctx.run(sync);
+    } catch (const InterruptedError&) {
+      report_release_states(ctx);
+      throw;
+    }
     if (!r.ok() && !r.dry_run) {
       // helmfile lists the failed releases above a long ARGS block, so the plain output tail
       // misses them: name them explicitly.
@@ -51,10 +57,12 @@ class InstallApps final : public Stage {
       if (r.timed_out)
         throw DeadlineError("helmfile sync did not finish before the stage deadline" +
                             (failed.empty() ? std::string() : " (failed: " + failed + ")"));
+      std::string cause = helm_errors(r.out + "\n" + r.err);
+      if (cause.empty()) cause = r.tail();
       throw StageError(fmt::format("helmfile sync of {} failed{} (exit {}):\n{}",
                                    ctx.config.paths.apps_helmfile.string(),
                                    failed.empty() ? "" : " on release " + failed, r.exit_code,
-                                   ctx.redactor.apply(r.tail())));
+                                   ctx.redactor.apply(cause)));
     }
     if (r.dry_run)
       return fmt::format("would wait for the Flux Operator pod ({}) and FluxInstance {}/{}",
@@ -113,6 +121,73 @@ class InstallApps final : public Stage {
     }
   }
 
+  // After Ctrl-C during `helmfile sync`: what each release was left as, read from Helm's own
+  // records (5 s at most; a further signal ends it), so the user knows what the next run does.
+  void report_release_states(Context& ctx) noexcept {
+    try {
+      auto specs = values::read_release_specs(handoff_->state_file());
+      auto client = make_kube_client(ctx, /*after_interrupt=*/true);
+      auto releases = latest_helm_releases(client, std::chrono::steady_clock::now() + std::chrono::seconds(5));
+      for (const auto& spec : specs) {
+        const std::string id = spec.ns + "/" + spec.name;
+        const HelmReleaseRecord* found = nullptr;
+        for (const auto& r : releases)
+          if (r.name == spec.name && r.ns == spec.ns) found = &r;
+        if (found == nullptr) {
+          ctx.reporter.warn(name(), fmt::format("after the interrupt: release {} is not installed", id));
+          continue;
+        }
+        std::string next;
+        if (found->pending())
+          next = found->last_good_revision > 0
+                     ? fmt::format("; the next run rolls it back to revision {} first", found->last_good_revision)
+                     : std::string("; the next run uninstalls it first (it never deployed)");
+        else if (found->status == "failed")
+          next = "; the next run upgrades it again";
+        ctx.reporter.warn(name(), fmt::format("after the interrupt: release {} is {} (revision {}){}", id,
+                                              found->status, found->revision, next));
+      }
+    } catch (const std::exception& e) {
+      ctx.reporter.warn(name(), std::string("after the interrupt: the releases' state could not be read: ") +
+                                    ctx.redactor.apply(e.what()));
+    }
+  }
+
+  // What helm itself said for each failed release: helmfile wraps it in a block (PATH, ARGS with
+  // every argument, ERROR, EXITCODE, STDERR, COMBINED OUTPUT) after "failed processing release X";
+  // only the STDERR part is the cause. Empty when the output has no such block.
+  static std::string helm_errors(const std::string& output) {
+    std::string out, release;
+    std::istringstream in(output);
+    std::string line;
+    bool collecting = false;
+    std::size_t lines = 0;
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      const std::string marker = "failed processing release ";
+      if (auto p = line.find(marker); p != std::string::npos) {
+        std::istringstream w(line.substr(p + marker.size()));
+        w >> release;
+        while (!release.empty() && release.back() == ':') release.pop_back();
+        collecting = false;
+        continue;
+      }
+      if (line == "STDERR:") {
+        collecting = true;
+        lines = 0;
+        out += (out.empty() ? "" : "\n") + (release.empty() ? std::string("helm") : release) + ":";
+        continue;
+      }
+      if (!collecting) continue;
+      if (line.empty() || line.rfind("  ", 0) != 0) {
+        collecting = false;
+        continue;
+      }
+      if (++lines <= 10) out += "\n  " + line.substr(2);
+    }
+    return out;
+  }
+
   // "spegel, cilium" from helmfile's "failed processing release X" lines and FAILED RELEASES table.
   static std::string failed_releases(const std::string& output) {
     std::vector<std::string> names;
@@ -136,13 +211,20 @@ class InstallApps final : public Stage {
         continue;
       }
       if (table) {
+        // Rows are NAME NAMESPACE CHART [VERSION] DURATION; the table ends at a blank line or at
+        // the first line that is not such a row (helmfile prints the per-release errors next).
         std::istringstream w(line);
-        std::string n;
-        if (!(w >> n) || n == "NAME") {
-          if (n != "NAME") table = false;
+        std::vector<std::string> cols;
+        for (std::string c; w >> c;) cols.push_back(c);
+        if (!cols.empty() && cols[0] == "NAME") continue;
+        bool row = cols.size() >= 4 && cols.size() <= 5;
+        for (const auto& c : cols)
+          if (!c.empty() && c.back() == ':') row = false;
+        if (!row) {
+          table = false;
           continue;
         }
-        add(n);
+        add(cols[0]);
       }
     }
     std::string out;

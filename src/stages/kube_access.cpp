@@ -4,7 +4,7 @@
 
 namespace fluxboot::stages {
 
-kube::Client make_kube_client(Context& ctx) {
+kube::Client make_kube_client(Context& ctx, bool after_interrupt) {
   const char* home = std::getenv("HOME");
   auto selection = kube::select_kubeconfig(ctx.options.kubeconfig, "", home ? home : "");
   auto access = kube::load_kubeconfig(selection, &ctx.runner);
@@ -13,6 +13,7 @@ kube::Client make_kube_client(Context& ctx) {
   Reporter* reporter = &ctx.reporter;
   std::string stage = ctx.stage;
   options.debug = [reporter, stage](const std::string& line) { reporter->debug(stage, line); };
+  options.after_interrupt = after_interrupt;
   return kube::Client(std::move(access), options);
 }
 

@@ -7,7 +7,7 @@ namespace fluxboot::stages {
 
 // Loads the resolved kubeconfig (the one the kubeconfig stage writes), registers its credentials
 // with the redactor, and routes the client's debug lines to the reporter.
-kube::Client make_kube_client(Context& ctx);
+kube::Client make_kube_client(Context& ctx, bool after_interrupt = false);
 
 // Reports a wait's progress as the current stage's progress line.
 kube::Progress progress_for(Context& ctx);
