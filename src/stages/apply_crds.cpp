@@ -1,10 +1,15 @@
 // Stage 7, crds: render the CRD helmfile (never sync it), keep only CustomResourceDefinitions
 // in-process (no yq, no post-renderer), one server-side apply, then wait until they are
 // Established so the apps stage never races its own CRDs.
+#include <map>
+#include <regex>
+#include <set>
+
 #include <fmt/format.h>
 
 #include "fluxboot/error.hpp"
 #include "fluxboot/gitops.hpp"
+#include "fluxboot/helmfile_state.hpp"
 #include "stages/helmfile_support.hpp"
 #include "stages/kube_access.hpp"
 #include "stages/kubectl.hpp"
@@ -13,6 +18,46 @@
 namespace fluxboot::stages {
 
 namespace {
+
+// The chart name in a chart reference: oci://quay.io/jetstack/charts/cert-manager, jetstack/cert-manager
+// and ./charts/cert-manager all name "cert-manager".
+std::string chart_basename(std::string chart) {
+  while (!chart.empty() && chart.back() == '/') chart.pop_back();
+  const auto slash = chart.rfind('/');
+  return slash == std::string::npos ? chart : chart.substr(slash + 1);
+}
+
+// A CRD that a chart renders from templates/ (cert-manager with crds.enabled, flux-operator,
+// prometheus-operator-crds) becomes part of that release when helm installs it. Applied by
+// fluxboot first, helm would refuse it ("exists and cannot be imported into the current release:
+// invalid ownership metadata"); with Helm's ownership metadata it is adopted instead, by the
+// apps stage's helm and by Flux's HelmRelease of the same name. CRDs from a chart's crds/
+// directory are never managed by helm, so they stay as they are.
+struct Owner {
+  std::string name, ns;
+};
+
+std::map<std::string, Owner> owners_by_chart(const std::filesystem::path& state_file, std::set<std::string>& ambiguous) {
+  std::map<std::string, Owner> out;
+  for (const auto& spec : values::read_release_specs(state_file)) {
+    const std::string chart = chart_basename(spec.chart);
+    if (chart.empty()) continue;
+    if (out.count(chart) != 0) ambiguous.insert(chart);
+    out[chart] = Owner{spec.name, spec.ns};
+  }
+  return out;
+}
+
+// "cert-manager" for a document rendered from "# Source: cert-manager/templates/crds.yaml" (also
+// a subchart's templates: "kube-prometheus-stack/charts/crds/templates/x.yaml"); empty for crds/.
+std::string templated_by(const std::string& text) {
+  static const std::regex source(R"((^|\n)# Source: ([^/\n]+)/([^\n]*))");
+  std::smatch m;
+  if (!std::regex_search(text, m, source)) return "";
+  const std::string rest = m[3].str();
+  if (rest.rfind("templates/", 0) != 0 && rest.find("/templates/") == std::string::npos) return "";
+  return m[2].str();
+}
 
 class ApplyCrds final : public Stage {
  public:
@@ -43,10 +88,32 @@ class ApplyCrds final : public Stage {
     auto docs = gitops::split_documents(rendered.out, "helmfile template output");
     std::string stream;
     std::vector<std::string> names;
+    std::set<std::string> ambiguous;
+    const auto owners = owners_by_chart(handoff_->state_file(), ambiguous);
+    std::size_t adopted = 0;
     for (const auto& d : docs) {
       if (d.kind != "CustomResourceDefinition") continue;
-      stream += "---\n" + d.text + (d.text.empty() || d.text.back() == '\n' ? "" : "\n");
       names.push_back(d.name);
+      const std::string chart = templated_by(d.text);
+      auto owner = owners.find(chart);
+      if (chart.empty() || owner == owners.end() || ambiguous.count(chart) != 0) {
+        if (!chart.empty())
+          ctx.reporter.debug(name(), fmt::format("CRD {} (chart {}): no single release of {} renders it; applied "
+                                                 "without Helm ownership metadata",
+                                                 d.name, chart, ctx.config.paths.crds_helmfile.string()));
+        stream += "---\n" + d.text + (d.text.empty() || d.text.back() == '\n' ? "" : "\n");
+        continue;
+      }
+      // kubectl reads YAML the way sigs.k8s.io/yaml does (go-yaml v2); JSON is YAML.
+      nlohmann::json crd = values::parse_yaml(d.text, values::Dialect::GoYamlV2,
+                                              fmt::format("helmfile template output, CRD {}", d.name));
+      if (!crd.is_object()) continue;
+      auto& meta = crd["metadata"];
+      meta["labels"]["app.kubernetes.io/managed-by"] = "Helm";
+      meta["annotations"]["meta.helm.sh/release-name"] = owner->second.name;
+      meta["annotations"]["meta.helm.sh/release-namespace"] = owner->second.ns;
+      stream += "---\n" + crd.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+      ++adopted;
     }
     if (names.empty())
       throw StageError(fmt::format("helmfile template of {} produced {} documents but no "
@@ -65,7 +132,9 @@ class ApplyCrds final : public Stage {
     }
     auto client = make_kube_client(ctx);
     kube::wait_ready(client, crds, ctx.deadline, progress_for(ctx));
-    return fmt::format("{} CRDs established: {}", names.size(), summarize_apply_output(applied.out));
+    return fmt::format("{} CRDs established{}: {}", names.size(),
+                       adopted == 0 ? std::string() : fmt::format(" ({} templated by a chart, labelled for Helm to adopt)", adopted),
+                       summarize_apply_output(applied.out));
   }
 
   void cleanup(Context&) noexcept override { handoff_.reset(); }

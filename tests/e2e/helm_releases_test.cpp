@@ -99,3 +99,52 @@ TEST(HelmReleases, ASecondRunSkipsTheSyncAndAStuckReleaseIsRolledBack) {
 }
 
 }  // namespace
+
+namespace {
+
+// A common setting (cert-manager's ServiceMonitor) needs a CRD-backed kind at install time. Without
+// its CRDs, helm's own "no matches for kind" is the message, naming the release, with none of
+// helmfile's ARGS block. With prometheus-operator-crds in the CRD helmfile, the crds stage applies
+// those CRDs (and cert-manager's templated ones) with Helm's ownership metadata, helm adopts them
+// instead of refusing them, and the ServiceMonitor exists.
+TEST(HelmReleases, CrdBackedKindsInValuesInstallOnceTheCrdHelmfileProvidesThem) {
+  if (!tools_installed()) GTEST_SKIP() << "real kubectl/helm not installed (.ci/install-deps)";
+  SimCluster sim;
+  ASSERT_TRUE(sim.up_ok()) << describe(sim.up_result());
+  const auto values = sim.repo() / "kubernetes/apps/cert-manager/cert-manager/app/helm/values.yaml";
+  std::string text = fluxboot::testing::read_file(values);
+  const std::string off = "  servicemonitor:\n    enabled: false";
+  ASSERT_NE(text.find(off), std::string::npos) << text;
+  text.replace(text.find(off), off.size(), "  servicemonitor:\n    enabled: true");
+  fluxboot::testing::write_file(values, text);
+
+  auto missing = sim.fluxboot({"all"});
+  EXPECT_EQ(missing.exit_code, 1) << describe(missing);
+  EXPECT_NE(missing.err.find("failed on release cert-manager (exit"), std::string::npos) << describe(missing);
+  EXPECT_NE(missing.err.find("no matches for kind \"ServiceMonitor\" in version \"monitoring.coreos.com/v1\""),
+            std::string::npos)
+      << describe(missing);
+  EXPECT_EQ(missing.err.find("(4 bytes)"), std::string::npos) << "helm's argv leaked into the message\n"
+                                                              << describe(missing);
+
+  const auto crds = sim.repo() / "bootstrap/helmfile.d/00-crds.yaml";
+  fluxboot::testing::write_file(crds, fluxboot::testing::read_file(crds) +
+                                          "\n  - name: prometheus-operator-crds\n    namespace: observability\n"
+                                          "    chart: oci://ghcr.io/prometheus-community/charts/prometheus-operator-crds\n"
+                                          "    version: 20.0.0\n");
+  auto fixed = sim.fluxboot({"all", "--from", "crds"});
+  ASSERT_EQ(fixed.exit_code, 0) << describe(fixed);
+  EXPECT_NE(fixed.err.find("labelled for Helm to adopt"), std::string::npos) << describe(fixed);
+  auto sm = sim.kubectl({"get", "servicemonitors.monitoring.coreos.com", "-n", "cert-manager", "cert-manager", "-o", "json"});
+  ASSERT_EQ(sm.exit_code, 0) << describe(sm);
+  auto crd = sim.kubectl({"get", "crd", "certificates.cert-manager.io", "-o", "json"});
+  ASSERT_EQ(crd.exit_code, 0) << describe(crd);
+  auto meta = json::parse(crd.out)["metadata"];
+  EXPECT_EQ(meta["labels"].value("app.kubernetes.io/managed-by", ""), "Helm");
+  EXPECT_EQ(meta["annotations"].value("meta.helm.sh/release-name", ""), "cert-manager");
+  auto again = sim.fluxboot({"all"});
+  ASSERT_EQ(again.exit_code, 0) << describe(again);
+  EXPECT_NE(again.err.find("already up to date (sync skipped)"), std::string::npos) << describe(again);
+}
+
+}  // namespace

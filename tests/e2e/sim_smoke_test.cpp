@@ -138,6 +138,10 @@ releases:
     chart: oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator
     version: 0.32.0
     needs: ['kube-system/coredns']
+    # The chart templates its CRDs (installCRDs, as the real one): applied by kubectl first, as this
+    # recipe does, helm would refuse them ("invalid ownership metadata"). fluxboot's crds stage labels
+    # them for adoption instead; this hand-run recipe turns them off here.
+    values: [{installCRDs: false}]
 )");
   write_file(dir / "crds.yaml", R"(---
 helmDefaults:
@@ -147,6 +151,7 @@ releases:
     namespace: cert-manager
     chart: oci://quay.io/jetstack/charts/cert-manager
     version: v1.17.1
+    values: [{crds: {enabled: true}}]   # templated CRDs, as the real chart since v1.15
   - name: flux-operator
     namespace: flux-system
     chart: oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator

@@ -176,8 +176,14 @@ TEST(SimHelmfileState, ShippedChartsCoverTheBootstrapApps) {
   const std::filesystem::path charts = FLUXBOOT_SOURCE_DIR "/src/sim/charts";
   for (const char* c : {"cilium", "coredns", "spegel", "cert-manager", "flux-operator", "flux-instance", "generic"})
     EXPECT_TRUE(std::filesystem::exists(charts / c / "Chart.yaml")) << c;
-  EXPECT_TRUE(std::filesystem::exists(charts / "flux-operator/crds/fluxinstances.fluxcd.controlplane.io.yaml"));
-  EXPECT_TRUE(std::filesystem::exists(charts / "cert-manager/crds/certificates.cert-manager.io.yaml"));
+  // flux-operator templates its CRDs behind installCRDs, as the real chart.
+  EXPECT_NE(fluxboot::testing::read_file(charts / "flux-operator/templates/crds.yaml").find("name: fluxinstances.fluxcd.controlplane.io"),
+            std::string::npos);
+  // cert-manager templates its CRDs behind crds.enabled, as the real chart does since v1.15.
+  EXPECT_FALSE(std::filesystem::exists(charts / "cert-manager/crds"));
+  EXPECT_NE(fluxboot::testing::read_file(charts / "cert-manager/templates/crds.yaml").find("name: certificates.cert-manager.io"),
+            std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(charts / "prometheus-operator-crds/templates/crd-servicemonitors.yaml"));
 }
 
 }  // namespace
