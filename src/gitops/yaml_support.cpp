@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -22,10 +23,40 @@ namespace {
                                e.mark.column + 1, e.msg));
 }
 
-// go-yaml (talhelper, Flux, kustomize) refuses a mapping key defined twice; yaml-cpp keeps both.
-// Checked here so every repository file read through this module fails as its own tools do.
-void check_duplicate_keys(const YAML::Node& node, const std::string& display, int first_line, int depth = 0) {
-  if (depth > 256) return;  // yaml-cpp's own depth limit has already applied
+// One pass over a loaded document, linear in its text even when aliases make it exponential:
+// - go-yaml (talhelper, Flux, kustomize) refuses a mapping key defined twice; yaml-cpp keeps both.
+//   Checked here so every repository file read through this module fails as its own tools do.
+// - aliases share their anchor's node in yaml-cpp, so an aliased collection is checked once
+//   (memoised by its position in the text) and only its expanded size is counted. A document
+//   whose expansion is large and mostly aliases (a billion-laughs prefix) is refused before any
+//   caller walks it; a large plain document (no aliases) is never refused for its size here.
+// - an alias inside its own anchor (`&a [*a]`) is refused as recursive.
+constexpr std::size_t kMaxExpandedNodes = 250'000;
+
+struct Walk {
+  std::map<std::size_t, std::size_t> expanded_by_pos;  // collections done: their expanded size
+  std::set<std::size_t> open;                          // collections being walked
+  std::size_t distinct = 0;
+};
+
+std::size_t check_nodes(const YAML::Node& node, const std::string& display, int first_line, Walk& w,
+                        int depth = 0) {
+  if (depth > 256) return 1;  // yaml-cpp's own depth limit has already applied
+  if (!node.IsMap() && !node.IsSequence()) {
+    ++w.distinct;
+    return 1;
+  }
+  const YAML::Mark mark = node.Mark();
+  const bool memo = !mark.is_null() && mark.pos >= 0;
+  const auto pos = static_cast<std::size_t>(mark.pos);
+  if (memo) {
+    if (auto it = w.expanded_by_pos.find(pos); it != w.expanded_by_pos.end()) return it->second;
+    if (!w.open.insert(pos).second)
+      throw InputError(fmt::format("{}:{}:{}: recursive alias (an alias inside its own anchor)", display,
+                                   first_line + mark.line, mark.column + 1));
+  }
+  ++w.distinct;
+  std::size_t expanded = 1;
   if (node.IsMap()) {
     std::set<std::string> seen;
     for (const auto& kv : node) {
@@ -33,11 +64,26 @@ void check_duplicate_keys(const YAML::Node& node, const std::string& display, in
         throw InputError(fmt::format("{}:{}:{}: mapping key \"{}\" already defined", display,
                                      first_line + kv.first.Mark().line, kv.first.Mark().column + 1,
                                      kv.first.Scalar()));
-      check_duplicate_keys(kv.second, display, first_line, depth + 1);
+      expanded += check_nodes(kv.first, display, first_line, w, depth + 1);
+      expanded += check_nodes(kv.second, display, first_line, w, depth + 1);
     }
-  } else if (node.IsSequence()) {
-    for (const auto& item : node) check_duplicate_keys(item, display, first_line, depth + 1);
+  } else {
+    for (const auto& item : node) expanded += check_nodes(item, display, first_line, w, depth + 1);
   }
+  if (expanded > kMaxExpandedNodes && expanded > 2 * w.distinct)
+    throw InputError(fmt::format("{}:{}:{}: document contains excessive aliasing (more than {} nodes after "
+                                 "expanding aliases, from {} written)",
+                                 display, first_line + mark.line, mark.column + 1, "250,000", w.distinct));
+  if (memo) {
+    w.open.erase(pos);
+    w.expanded_by_pos.emplace(pos, expanded);
+  }
+  return expanded;
+}
+
+void check_duplicate_keys(const YAML::Node& node, const std::string& display, int first_line) {
+  Walk w;
+  (void)check_nodes(node, display, first_line, w);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <limits>
 #include <set>
+#include <unordered_set>
 #include <sstream>
 
 #include "fluxboot/redact.hpp"
@@ -199,7 +200,10 @@ class Converter {
   Converter(Dialect dialect, const std::string& source) : dialect_(dialect), source_(source) {}
 
   json convert(const YNode* node, int depth) {
-    if (++count_ > kMaxNodes)
+    // Expansion is bounded only where aliases make it large: a big plain document (every node
+    // written out) is not "excessive aliasing", and the input size limit already applies to it.
+    distinct_.insert(node);
+    if (++count_ > kMaxNodes && count_ > 2 * distinct_.size())
       fail(
           node,
           "document contains excessive aliasing (more than 250,000 nodes after expanding aliases)");
@@ -377,6 +381,7 @@ class Converter {
   Dialect dialect_;
   const std::string& source_;
   std::size_t count_ = 0;
+  std::unordered_set<const YNode*> distinct_;
   std::vector<const YNode*> stack_;
 };
 

@@ -128,6 +128,29 @@ TEST(Namespaces, RefusesDuplicateKeysNulBytesAndSymlinkLoops) {
   EXPECT_THAT(input_error([&] { collect(dir); }), HasSubstr("a symlink loop"));
 }
 
+// Aliases are bounded in every repository YAML read through the gitops module, in linear time: a
+// billion-laughs prefix and a recursive alias are refused with their line; a large plain document
+// (no aliases) is not refused for its size.
+TEST(Namespaces, AliasBombsAndRecursiveAliasesAreRefusedQuicklyAndPlainBigFilesAreNot) {
+  TempDir dir;
+  std::string bomb = "x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int i = 1; i < 10; ++i) {
+    bomb += "x" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 9; ++k) bomb += std::string(k ? ", " : "") + "*a" + std::to_string(i - 1);
+    bomb += "]\n";
+  }
+  write_file(dir / "kubernetes/apps/media/namespace.yaml",
+             "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: media\n" + bomb);
+  EXPECT_THAT(input_error([&] { collect(dir); }), HasSubstr("excessive aliasing"));
+  write_file(dir / "kubernetes/apps/media/namespace.yaml",
+             "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: media\nloop: &l [1, *l]\n");
+  EXPECT_THAT(input_error([&] { collect(dir); }), HasSubstr("namespace.yaml:5:7: recursive alias"));
+  std::string big = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: media\n  labels:\n";
+  for (int i = 0; i < 150000; ++i) big += "    k" + std::to_string(i) + ": v\n";
+  write_file(dir / "kubernetes/apps/media/namespace.yaml", big);
+  EXPECT_NO_THROW(collect(dir));
+}
+
 TEST(Namespaces, ReportsInvalidDirectoryNamesAndBadFilesTogether) {
   TempDir dir;
   std::filesystem::create_directories(dir / "kubernetes/apps/Media_Apps");

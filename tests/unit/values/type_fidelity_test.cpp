@@ -192,6 +192,15 @@ TEST(Anchors, AliasBombIsStopped) {
   }
 }
 
+// A large plain document is not an alias bomb: every node is written out, so no "excessive aliasing".
+TEST(Anchors, ALargePlainDocumentIsNotExcessiveAliasing) {
+  std::string text;
+  for (int i = 0; i < 140000; ++i) text += "k" + std::to_string(i) + ": [v, w]\n";
+  json j = v3(text);
+  EXPECT_EQ(j.size(), 140000u);
+  EXPECT_EQ(j["k139999"], (json{"v", "w"}));
+}
+
 // Found by fuzz_values (out of memory): yaml-cpp 0.7's LoadAll never returns on a stray ',' at
 // document level. The reader builds its tree from parser events and stops there.
 TEST(Malformed, StrayCommaAtDocumentLevelIsAnErrorNotAHang) {
