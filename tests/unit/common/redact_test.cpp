@@ -50,6 +50,32 @@ TEST(Base64, RoundTrips) {
   EXPECT_FALSE(fluxboot::base64_decode("Zm9vY", out));   // a length no encoder writes
 }
 
+TEST(Problems, IdenticalProblemsAreFoldedAndAFloodIsCapped) {
+  fluxboot::Problems p;
+  for (int i = 0; i < 3; ++i) p.add("talos/cluster.yaml.j2:39: variable ENV.SCHEMATIC is not set");
+  p.add("other");
+  try {
+    p.throw_if_any("cannot render");
+    FAIL();
+  } catch (const fluxboot::InputError& e) {
+    EXPECT_STREQ(e.what(), "cannot render (4 problems):\n  - talos/cluster.yaml.j2:39: variable ENV.SCHEMATIC is not set "
+                           "(3 times)\n  - other");
+  }
+  fluxboot::Problems flood;
+  for (int i = 0; i < 10000; ++i) flood.add("bad key " + std::to_string(i));
+  try {
+    flood.throw_if_any("fluxboot.yaml");
+    FAIL();
+  } catch (const fluxboot::InputError& e) {
+    const std::string m = e.what();
+    EXPECT_LT(m.size(), 2000u);
+    EXPECT_NE(m.find("(10000 problems)"), std::string::npos);
+    EXPECT_NE(m.find("bad key 49\n"), std::string::npos);
+    EXPECT_EQ(m.find("bad key 50\n"), std::string::npos);
+    EXPECT_NE(m.find("… and 9950 more"), std::string::npos);
+  }
+}
+
 TEST(Problems, ReportsEveryProblemAtOnce) {
   fluxboot::Problems p;
   p.add("first");
