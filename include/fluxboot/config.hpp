@@ -104,7 +104,12 @@ struct Config {
   // so a ConfigMap of another cluster never feeds this one's substitutions.
   std::vector<std::filesystem::path> foreign_dirs;
   bool kube_context_is_explicit = false;
-  std::string field_manager = "fluxboot";
+  // Starts with "kubectl" on purpose: Flux's kustomize-controller takes over (on its first
+// reconcile) the fields of managers whose name starts with "kubectl" and whose operation is
+// Apply (fluxcd/pkg/ssa cleanup, "undo changes made with kubectl apply --server-side"). Under any
+// other name fluxboot would co-own those fields forever, and a label later removed in Git would
+// stay on the object. docs/configuration.md.
+  std::string field_manager = "kubectl-fluxboot";
   std::string kube_context_name = "main";         // --force-context-name for `talosctl kubeconfig`
   int talos_parallelism = 16;                     // concurrent apply-config calls (all nodes of a home lab at once)
   std::map<std::string, std::chrono::milliseconds> stage_timeouts;  // stage name → deadline

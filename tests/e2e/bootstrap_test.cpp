@@ -189,13 +189,29 @@ TEST_F(FreshCluster, FirstRunCompletesEveryStage) {
       return q.method == "PATCH" && q.path == "/api/v1/namespaces/" + ns;
     });
     ASSERT_NE(it, reqs.end()) << "no server-side apply of namespace " << ns;
-    EXPECT_TRUE(it->query_has("fieldManager=fluxboot")) << it->raw;
+    EXPECT_TRUE(it->query_has("fieldManager=kubectl-fluxboot")) << it->raw;
     EXPECT_TRUE(it->query_has("force=true")) << it->raw;
     EXPECT_EQ(it->content_type, "application/apply-patch+yaml") << it->raw;
     EXPECT_LT(it->status, 300) << it->raw;
   }
 
-  // The CRDs are applied (field manager fluxboot) before helm touches the cluster for the apps.
+  // The hand-off to Flux: each namespace's fields are owned by an Apply manager whose name starts
+  // with "kubectl" and that is not a subresource entry, which is exactly what Flux's
+  // kustomize-controller transfers to itself on its first reconcile (fluxcd/pkg/ssa cleanup:
+  // prefix "kubectl", operation Apply).
+  for (const auto& ns : app_namespaces(shared_sim().repo())) {
+    auto got = shared_sim().kubectl({"get", "namespace", ns, "-o", "json", "--show-managed-fields"});
+    ASSERT_EQ(got.exit_code, 0) << got.err;
+    bool flux_takes_over = false;
+    const json object = json::parse(got.out);
+    for (const auto& f : object["metadata"]["managedFields"])
+      if (f.value("manager", "").rfind("kubectl", 0) == 0 && f.value("operation", "") == "Apply" &&
+          f.value("subresource", "").empty())
+        flux_takes_over = true;
+    EXPECT_TRUE(flux_takes_over) << got.out;
+  }
+
+  // The CRDs are applied (field manager kubectl-fluxboot) before helm touches the cluster for the apps.
   // Marker for "helm starts on the apps": the first list of Helm's release records, a GET of
   // .../secrets with labelSelector owner=helm. Helm's Secret storage driver issues it at the
   // start of every `helm upgrade --install`, before it writes anything; kubectl never sends this
@@ -213,7 +229,7 @@ TEST_F(FreshCluster, FirstRunCompletesEveryStage) {
   for (const auto& q : reqs) {
     if (q.method != "PATCH" || q.path.find("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/") != 0) continue;
     ++crd_patches;
-    EXPECT_TRUE(q.query_has("fieldManager=fluxboot")) << q.raw;
+    EXPECT_TRUE(q.query_has("fieldManager=kubectl-fluxboot")) << q.raw;
     EXPECT_LT(q.index, first_helm->index) << q.raw << " came after helm's first request " << first_helm->raw;
     EXPECT_LT(q.index, first_begin->index) << q.raw;
   }

@@ -28,7 +28,7 @@ TEST(LoadConfig, UsesDefaultsWithoutAFile) {
   EXPECT_EQ(c.paths.apps, "kubernetes/apps");
   EXPECT_EQ(c.paths.talosconfig, "talos/clusterconfig/talosconfig");
   EXPECT_EQ(c.tools.kubectl, "kubectl");
-  EXPECT_EQ(c.field_manager, "fluxboot");
+  EXPECT_EQ(c.field_manager, "kubectl-fluxboot");
   EXPECT_EQ(c.kube_context_name, "main");
   EXPECT_EQ(c.talos_parallelism, 16);
   EXPECT_TRUE(c.stage_timeouts.empty());
@@ -92,7 +92,7 @@ TEST(LoadConfig, EmptyFileOrCommentsOnlyMeansDefaults) {
   Config c = load(dir, "# nothing configured yet\n");
   ASSERT_TRUE(c.file.has_value());
   EXPECT_EQ(*c.file, dir / "fluxboot.yaml");
-  EXPECT_EQ(c.field_manager, "fluxboot");
+  EXPECT_EQ(c.field_manager, "kubectl-fluxboot");
 }
 
 TEST(LoadConfig, ReadsEveryPath) {
