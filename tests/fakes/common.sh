@@ -17,8 +17,12 @@ fi
 if [ -f "$FAKE_DIR/orphan-$fake_tool" ]; then
   # A helper that leaves the tool's process group (setpgid, as a helm started by a helmfile in a
   # group of its own) and outlives the tool: fluxboot, its subreaper, must still kill it.
-  perl -e 'setpgrp(0, 0); exec @ARGV or exit 127' sleep 300 </dev/null >/dev/null 2>&1 &
+  # The tool exits only once the helper has left its group (else the runner's group kill gets it).
+  ready="$FAKE_DIR/orphan-ready.$$"
+  perl -e 'setpgrp(0, 0); open(my $f, ">", shift) and close($f); exec @ARGV or exit 127' "$ready" sleep 300 \
+    </dev/null >/dev/null 2>&1 &
   echo "$!" >> "$FAKE_DIR/orphans"
+  while [ ! -e "$ready" ]; do sleep 0.01; done
 fi
 # Saves stdin for the test when the tool reads it ("-f -").
 save_stdin() { cat > "$FAKE_DIR/stdin-$fake_n"; cp "$FAKE_DIR/stdin-$fake_n" "$FAKE_DIR/stdin-last-$fake_tool"; }
