@@ -33,16 +33,28 @@ TEST(Descendants, OrphansInOtherGroupsAreKilledAndDetachedDaemonsAreLeftAlone) {
     // The "tool": starts a helper in a group of its own and a daemon in a session of its own,
     // reports both, and exits, orphaning them.
     ::close(fds[0]);
+    // Each grandchild says when it has left the group / session, so the test never races it.
+    int ready[2];
+    if (::pipe(ready) != 0) _exit(1);
     pid_t kids[2];
+    const char byte = 1;
     kids[0] = ::fork();
     if (kids[0] == 0) {
       ::setpgid(0, 0);
+      [[maybe_unused]] auto w = ::write(ready[1], &byte, 1);
       for (;;) ::pause();
     }
     kids[1] = ::fork();
     if (kids[1] == 0) {
       ::setsid();
+      [[maybe_unused]] auto w = ::write(ready[1], &byte, 1);
       for (;;) ::pause();
+    }
+    char got[2];
+    for (int have = 0; have < 2;) {
+      const auto r = ::read(ready[0], got, sizeof got - static_cast<std::size_t>(have));
+      if (r <= 0) _exit(1);
+      have += static_cast<int>(r);
     }
     [[maybe_unused]] auto n = ::write(fds[1], kids, sizeof kids);
     _exit(0);
