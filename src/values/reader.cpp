@@ -547,6 +547,23 @@ struct Reader::Impl {
     const std::string source =
         fmt::format("{} {} in {}", r.kind == "ConfigMap" ? "configMapGenerator" : "secretGenerator",
                     r.name, rel(r.file));
+    // Flux's kustomize build reads only inside the source it fetched (a secure filesystem rooted at
+    // the artifact): a file outside the repository, by an absolute path, `../` or a symlink, is
+    // refused there, so it is refused here too, before its content could become Helm values.
+    auto confine = [&](const std::string& what, const std::string& file) {
+      if (fs::path(file).is_absolute())
+        throw InputError(fmt::format("{}: {} {} is an absolute path; kustomize (and Flux) read files only inside "
+                                     "the repository",
+                                     source, what, file));
+      std::error_code ec;
+      const fs::path root = fs::weakly_canonical(config.root, ec);
+      const fs::path real = fs::weakly_canonical(base / file, ec);
+      const fs::path inside = real.lexically_relative(root);
+      if (ec || inside.empty() || *inside.begin() == "..")
+        throw InputError(fmt::format("{}: {} {} resolves to {}, outside the repository {}; Flux's kustomize "
+                                     "build refuses it",
+                                     source, what, file, real.string(), root.string()));
+    };
     auto read_source = [&](const fs::path& p) {
       std::string text = detail::read_text(p);
       if (detail::looks_sops_encrypted(text)) text = decrypt(p);
@@ -564,6 +581,7 @@ struct Reader::Impl {
         } else {
           key = fs::path(file).filename().string();
         }
+        confine("file", file);
         try {
           data[key] = read_source(base / file);
         } catch (const InputError&) {
@@ -589,6 +607,7 @@ struct Reader::Impl {
         if (x.is_string()) envs.push_back(x.get<std::string>());
     if (std::string env = str_at(r.generator, {"env"}); !env.empty()) envs.push_back(env);
     for (const auto& env : envs) {
+      confine("env file", env);
       std::string text = read_source(base / env);
       std::size_t start = 0;
       while (start <= text.size()) {

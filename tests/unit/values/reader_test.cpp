@@ -129,6 +129,31 @@ TEST(ReaderValuesFrom, ConfigMapGeneratorFile) {
             (json{{"image", {{"tag", "1.10"}}}, {"replicas", 3}}));
 }
 
+// Flux's kustomize build reads only inside the repository: so does the reader, whether the file is
+// named by `../`, an absolute path or a symlink that points out (issue 12, item 14).
+TEST(ReaderValuesFrom, GeneratorFilesOutsideTheRepositoryAreRefused) {
+  fluxboot::testing::TempDir outside;
+  fluxboot::testing::write_file(outside / "secret.yaml", "stolen: true\n");
+  auto refused = [&](const std::string& files, const std::string& expect) {
+    Repo repo;
+    repo.helmrelease("ns", "app", hr("app", "  valuesFrom:\n    - kind: ConfigMap\n      name: v\n"));
+    repo.file("kubernetes/apps/ns/app/app/kustomization.yaml", "configMapGenerator:\n  - name: v\n    " + files + "\n");
+    std::filesystem::create_symlink(outside / "secret.yaml", repo.root() / "kubernetes/apps/ns/app/app/link.yaml");
+    try {
+      (void)values_of(repo, "ns/app");
+      ADD_FAILURE() << files << " was read";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find("stolen"), std::string::npos) << e.what();
+    }
+  };
+  refused("files: [values.yaml=" + (outside / "secret.yaml").string() + "]", "is an absolute path");
+  refused("files: [values.yaml=../../../../../../../../../../../../" + (outside / "secret.yaml").relative_path().string() + "]",
+          "outside the repository");
+  refused("files: [values.yaml=./link.yaml]", "outside the repository");
+  refused("envs: [./link.yaml]", "env file ./link.yaml resolves to");
+}
+
 TEST(ReaderValuesFrom, GeneratorFileKeyDefaultsToTheFileName) {
   Repo repo;
   repo.helmrelease(
