@@ -25,6 +25,9 @@ struct RunOptions {
   std::string kubeconfig_source;                    // "--kubeconfig", "KUBECONFIG", "default"
   std::string talosconfig_source;
   std::map<std::string, std::string> env;           // the environment (ENV in templates)
+  // Variables only the templates read (secrets passed for resources.yaml.j2, say): removed from
+  // every tool's environment (docs/configuration.md, "Environment").
+  std::vector<std::string> template_only_env;
 };
 
 class Context {

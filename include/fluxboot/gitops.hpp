@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -122,6 +123,10 @@ TemplateVars machineconfig_template_vars(const Config& config, const NodeSpec& n
 // The Image Factory ID of a schematic (its YAML text): lower-case hex SHA-256 of its canonical
 // form. InputError naming `source` and the line for a field the factory would refuse, or a value
 // whose canonical quoting fluxboot does not reproduce.
+// The environment variables the repository's minijinja templates read (`ENV.X`, `ENV["X"]`): every
+// *.j2 file under the root (not .git; at most 2,000 files of 1 MiB). Names only, never values.
+std::set<std::string> template_env_names(const std::filesystem::path& root);
+
 std::string image_factory_schematic_id(const std::string& text, const std::string& source);
 
 // Secret values found in a rendered manifest stream (Secret data/stringData values, decoded

@@ -33,6 +33,9 @@ struct Command {
   // group. false: it stays in the caller's group, as Go's exec.Command leaves helm in helmfile's
   // (the sim's helmfile uses this to behave like the real one).
   bool new_group = true;
+  // Names removed from the inherited environment (unless `env` sets them): the variables only
+  // fluxboot's templates read, so that secrets meant for a template never reach a tool.
+  std::vector<std::string> unset_env;
 };
 
 struct Result {

@@ -63,6 +63,7 @@ void Context::prepare_command(process::Command& cmd) const {
   auto env = child_env();
   env.insert(env.end(), cmd.env.begin(), cmd.env.end());
   cmd.env = std::move(env);
+  cmd.unset_env.insert(cmd.unset_env.end(), options.template_only_env.begin(), options.template_only_env.end());
   if (cmd.label.empty() && !cmd.argv.empty())
     cmd.label = std::filesystem::path(cmd.argv[0]).filename().string();
 }

@@ -99,6 +99,28 @@ Session::Session(const GlobalOptions& g) : global(g) {
     throw InputError(fmt::format(
         "this repository holds {} clusters ({}): choose one with --cluster NAME or `cluster:` in fluxboot.yaml",
         config.clusters.size(), fmt::join(config.clusters, ", ")));
+  // Variables only the repository's templates read (GITHUB_DEPLOY_KEY for resources.yaml.j2, say)
+  // are kept from every tool: a secret passed for a template must not sit in talosctl's, kubectl's
+  // or helm's /proc/PID/environ. Names tools themselves read stay (docs/configuration.md).
+  if (!g.layout_only) {
+    auto tool_reads = [&](const std::string& name) {
+      static const char* const exact[] = {"PATH", "HOME", "USER", "LOGNAME", "SHELL", "TMPDIR", "TERM", "LANG",
+                                          "TZ", "KUBECONFIG", "TALOSCONFIG", "SSH_AUTH_SOCK", "GNUPGHOME",
+                                          "NO_PROXY", "HTTP_PROXY", "HTTPS_PROXY", "no_proxy", "http_proxy",
+                                          "https_proxy"};
+      static const char* const prefixes[] = {"LC_", "XDG_", "SOPS_", "OP_", "HELM_", "HELMFILE_", "AGE_", "KUBE"};
+      for (const char* e : exact)
+        if (name == e) return true;
+      for (const char* p : prefixes)
+        if (name.rfind(p, 0) == 0) return true;
+      return std::find(config.cluster_env.begin(), config.cluster_env.end(), name) != config.cluster_env.end();
+    };
+    for (const auto& name : gitops::template_env_names(config.root))
+      if (!tool_reads(name) && options.env.count(name) != 0) options.template_only_env.push_back(name);
+    if (!options.template_only_env.empty())
+      reporter->debug("", fmt::format("not passed to tools (read only by templates): {}",
+                                      fmt::join(options.template_only_env, ", ")));
+  }
   options.dry_run = g.dry_run;
   options.strict = g.strict;
   if (!g.timeout.empty()) options.timeout = parse_duration(g.timeout, "--timeout");

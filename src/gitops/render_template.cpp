@@ -9,11 +9,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <memory>
 #include <new>
 #include <optional>
+#include <regex>
 #include <string_view>
 #include <utility>
 
@@ -1279,6 +1282,30 @@ std::string render_template(const std::string& text, const std::map<std::string,
   } catch (const std::exception& e) {
     throw InputError(fmt::format("{}: cannot render template: {}", source, e.what()));
   }
+}
+
+std::set<std::string> template_env_names(const std::filesystem::path& root) {
+  static const std::regex ref(R"re(\bENV\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*["']([^"'\]]+)["']\s*\]))re");
+  std::set<std::string> names;
+  std::error_code ec;
+  std::size_t files = 0;
+  auto it = std::filesystem::recursive_directory_iterator(
+      root, std::filesystem::directory_options::skip_permission_denied, ec);
+  for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    const auto& p = it->path();
+    const std::string name = p.filename().string();
+    if (it->is_directory(ec) && (name == ".git" || name == "node_modules" || name == ".fluxboot")) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (p.extension() != ".j2" || !it->is_regular_file(ec) || it->file_size(ec) > (1u << 20)) continue;
+    if (++files > 2000) break;
+    std::ifstream in(p, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (auto m = std::sregex_iterator(text.begin(), text.end(), ref); m != std::sregex_iterator(); ++m)
+      names.insert((*m)[1].matched ? (*m)[1].str() : (*m)[2].str());
+  }
+  return names;
 }
 
 }  // namespace fluxboot::gitops

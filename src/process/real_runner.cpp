@@ -553,10 +553,14 @@ class RealRunner final : public Runner {
     auto overridden = [&](std::string_view key) {
       return std::any_of(cmd.env.begin(), cmd.env.end(), [&](const auto& kv) { return kv.first == key; });
     };
+    auto unset = [&](std::string_view key) {
+      return std::find(cmd.unset_env.begin(), cmd.unset_env.end(), key) != cmd.unset_env.end();
+    };
     std::vector<std::string> env;
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
       const std::string_view kv(*e);
-      if (!overridden(kv.substr(0, kv.find('=')))) env.emplace_back(kv);
+      const std::string_view key = kv.substr(0, kv.find('='));
+      if (!overridden(key) && !unset(key)) env.emplace_back(kv);
     }
     for (size_t i = 0; i < cmd.env.size(); ++i) {
       const auto& key = cmd.env[i].first;

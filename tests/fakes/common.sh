@@ -24,6 +24,8 @@ if [ -f "$FAKE_DIR/orphan-$fake_tool" ]; then
   echo "$!" >> "$FAKE_DIR/orphans"
   while [ ! -e "$ready" ]; do sleep 0.01; done
 fi
+# The environment the tool was given (tests check that template-only secrets are not in it).
+[ -f "$FAKE_DIR/dump-env" ] && env > "$FAKE_DIR/env-$fake_tool-$fake_n"
 # Saves stdin for the test when the tool reads it ("-f -").
 save_stdin() { cat > "$FAKE_DIR/stdin-$fake_n"; cp "$FAKE_DIR/stdin-$fake_n" "$FAKE_DIR/stdin-last-$fake_tool"; }
 # Decrements a counter file; succeeds (returns 0) while it was positive.

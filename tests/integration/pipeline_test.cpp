@@ -224,6 +224,32 @@ TEST(Pipeline, SecretsNeverReachTheOutput) {
   }
 }
 
+// A secret passed in the environment for resources.yaml.j2 reaches the template (and the cluster)
+// but no tool's environment: talosctl, kubectl and helmfile run without it. Variables tools read
+// themselves (here XDG_CACHE_HOME) are passed as before.
+TEST(Pipeline, TemplateOnlyVariablesAreNotPassedToTools) {
+  FakeCluster c;
+  c.inject("dump-env");
+  const std::string cache = (c.fake_dir() / "cache").string();
+  auto r = c.fluxboot({"all", "-v"}, {{"GITHUB_DEPLOY_KEY", "canary-ssh-key-4711"}, {"XDG_CACHE_HOME", cache}});
+  ASSERT_EQ(r.exit_code, 0) << diag(r);
+  bool applied = false;
+  for (const auto& e : std::filesystem::directory_iterator(c.fake_dir()))
+    if (e.path().filename().string().rfind("stdin-", 0) == 0 && contains(read_file(e.path()), "canary-ssh-key-4711"))
+      applied = true;
+  EXPECT_TRUE(applied) << "the template did not get the variable";
+  std::size_t dumps = 0;
+  for (const auto& e : std::filesystem::directory_iterator(c.fake_dir())) {
+    if (e.path().filename().string().rfind("env-", 0) != 0) continue;
+    ++dumps;
+    const std::string env = read_file(e.path());
+    EXPECT_FALSE(contains(env, "canary-ssh-key-4711")) << e.path().filename() << " got the template's secret";
+    EXPECT_FALSE(contains(env, "GITHUB_DEPLOY_KEY=")) << e.path().filename();
+    EXPECT_TRUE(contains(env, "XDG_CACHE_HOME=" + cache)) << e.path().filename();
+  }
+  EXPECT_GE(dumps, 5u);
+}
+
 TEST(Pipeline, CtrlCStopsTheRunExitsOneThirtyAndLeavesNoProcess) {
   FakeCluster c;
   c.inject("slow-talosctl", "30");
