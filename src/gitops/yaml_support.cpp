@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 
 #include "fluxboot/error.hpp"
 #include "fluxboot/files.hpp"
@@ -81,6 +83,44 @@ std::size_t check_nodes(const YAML::Node& node, const std::string& display, int 
   return expanded;
 }
 
+// yaml-cpp 0.7's Load/LoadAll never return on a stray ',' at document level: each round yields
+// an empty document without consuming the token, until memory runs out (a fluxboot.yaml holding
+// "," hung fluxboot; found by fuzz_repo_files). One pass over the parser's events first, which
+// refuses a document that starts where the previous one did, as the values reader does.
+class ProgressCheck final : public YAML::EventHandler {
+ public:
+  ProgressCheck(const std::string& display, int first_line) : display_(display), first_line_(first_line) {}
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (started_ && mark.pos <= last_)
+      throw InputError(fmt::format("{}:{}:{}: malformed YAML: unexpected character at the start of a document",
+                                   display_, first_line_ + mark.line, mark.column + 1));
+    started_ = true;
+    last_ = mark.pos;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  const std::string& display_;
+  int first_line_;
+  bool started_ = false;
+  int last_ = -1;
+};
+
+void check_terminates(const std::string& text, const std::string& display, int first_line) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  ProgressCheck check(display, first_line);
+  while (parser.HandleNextDocument(check)) {
+  }
+}
+
 void check_duplicate_keys(const YAML::Node& node, const std::string& display, int first_line) {
   Walk w;
   (void)check_nodes(node, display, first_line, w);
@@ -94,6 +134,7 @@ std::string read_text(const std::filesystem::path& file, const std::string& disp
 
 YAML::Node parse_yaml(const std::string& text, const std::string& display, int first_line) {
   try {
+    check_terminates(text, display, first_line);
     YAML::Node node = YAML::Load(text);
     check_duplicate_keys(node, display, first_line);
     return node;
@@ -104,6 +145,7 @@ YAML::Node parse_yaml(const std::string& text, const std::string& display, int f
 
 std::vector<YAML::Node> parse_yaml_all(const std::string& text, const std::string& display, bool duplicates_ok) {
   try {
+    check_terminates(text, display, 1);
     auto docs = YAML::LoadAll(text);
     if (!duplicates_ok)
       for (const auto& d : docs) check_duplicate_keys(d, display, 1);

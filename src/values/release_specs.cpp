@@ -54,6 +54,7 @@ std::vector<ReleaseSpec> read_release_specs(const std::filesystem::path& state_f
     return out;
   }
   YAML::Node root;
+  (void)detail::load_documents(text, state_file.string());  // where YAML::Load would never return
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {

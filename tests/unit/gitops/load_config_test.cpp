@@ -70,6 +70,14 @@ TEST(LoadConfig, AFluxbootYamlThatCannotBeReadIsAnErrorNotTheDefaults) {
   }
 }
 
+// Found by fuzz_repo_files: yaml-cpp's Load never returns on a stray ',' at document level; the
+// configuration (and every file the gitops module reads) is refused instead, with its line.
+TEST(LoadConfig, AStrayCommaIsAnErrorNotAHang) {
+  TempDir dir;
+  for (const char* text : {",\n", "fieldManager: x\n---\n,\n", "\x91,oope\xff[]\n"})
+    EXPECT_THAT(input_error([&] { load(dir, text); }), HasSubstr("fluxboot.yaml")) << text;
+}
+
 TEST(LoadConfig, MakesTheRootAbsolute) {
   TempDir dir;
   std::filesystem::create_directories(dir / "repo");
