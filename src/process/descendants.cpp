@@ -3,7 +3,6 @@
 // child's process group; this catches what left the group (a helm that helmfile put in a group of
 // its own, a `setpgid` helper) and was orphaned when its parent died.
 #include <dirent.h>
-#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include <csignal>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -72,6 +72,13 @@ void reap_exited() {
   }
 }
 
+// No child at all (alive or zombie) means no descendant: the common case at exit, answered
+// without reading /proc (a scan of every process costs milliseconds on a busy host).
+bool has_children() {
+  siginfo_t info{};
+  return !(::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == -1 && errno == ECHILD);
+}
+
 }  // namespace
 
 bool become_subreaper() noexcept {
@@ -80,13 +87,6 @@ bool become_subreaper() noexcept {
 #else
   return false;
 #endif
-}
-
-// No child at all (alive or zombie) means no descendant: the common case at exit, answered
-// without reading /proc (a scan of every process costs milliseconds on a busy host).
-static bool has_children() {
-  siginfo_t info{};
-  return !(::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == -1 && errno == ECHILD);
 }
 
 std::vector<Descendant> list_descendants() {
@@ -98,19 +98,18 @@ std::vector<Descendant> list_descendants() {
   const auto procs = all_processes();
   for (const auto& p : procs) children.emplace(p.ppid, &p);
   std::vector<Descendant> out;
-  std::vector<pid_t> todo{self};
-  while (!todo.empty()) {
-    const pid_t parent = todo.back();
-    todo.pop_back();
+  std::vector<pid_t> frontier{self};
+  while (!frontier.empty()) {
+    const pid_t parent = frontier.back();
+    frontier.pop_back();
     auto [lo, hi] = children.equal_range(parent);
     for (auto it = lo; it != hi; ++it) {
       const ProcEntry& p = *it->second;
-      if (p.pid == self) continue;
       // A process that made a session of its own detached on purpose; it and what it started
       // are not fluxboot's to kill.
       if (p.session != me.session) continue;
       out.push_back(Descendant{p.pid, p.comm, p.state == 'Z'});
-      todo.push_back(p.pid);
+      frontier.push_back(p.pid);
     }
   }
   return out;
@@ -118,7 +117,7 @@ std::vector<Descendant> list_descendants() {
 
 std::vector<std::string> kill_descendants(std::chrono::milliseconds wait) {
   std::vector<std::string> killed;
-  std::map<pid_t, bool> signalled;
+  std::set<pid_t> signalled;
   const auto until = std::chrono::steady_clock::now() + wait;
   for (;;) {
     reap_exited();
@@ -126,8 +125,7 @@ std::vector<std::string> kill_descendants(std::chrono::milliseconds wait) {
     for (const auto& d : list_descendants()) {
       if (d.zombie) continue;
       alive = true;
-      if (signalled[d.pid]) continue;
-      signalled[d.pid] = true;
+      if (!signalled.insert(d.pid).second) continue;
       if (::kill(d.pid, SIGKILL) == 0) killed.push_back(d.command);
     }
     if (!alive || std::chrono::steady_clock::now() >= until) break;

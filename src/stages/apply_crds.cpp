@@ -2,8 +2,8 @@
 // in-process (no yq, no post-renderer), one server-side apply, then wait until they are
 // Established so the apps stage never races its own CRDs.
 #include <map>
+#include <optional>
 #include <regex>
-#include <set>
 
 #include <fmt/format.h>
 
@@ -37,13 +37,14 @@ struct Owner {
   std::string name, ns;
 };
 
-std::map<std::string, Owner> owners_by_chart(const std::filesystem::path& state_file, std::set<std::string>& ambiguous) {
-  std::map<std::string, Owner> out;
+// The release of each chart name; nullopt when several releases use that chart (no single owner).
+std::map<std::string, std::optional<Owner>> owners_by_chart(const std::filesystem::path& state_file) {
+  std::map<std::string, std::optional<Owner>> out;
   for (const auto& spec : values::read_release_specs(state_file)) {
     const std::string chart = chart_basename(spec.chart);
     if (chart.empty()) continue;
-    if (out.count(chart) != 0) ambiguous.insert(chart);
-    out[chart] = Owner{spec.name, spec.ns};
+    auto [it, fresh] = out.emplace(chart, Owner{spec.name, spec.ns});
+    if (!fresh) it->second.reset();
   }
   return out;
 }
@@ -88,15 +89,14 @@ class ApplyCrds final : public Stage {
     auto docs = gitops::split_documents(rendered.out, "helmfile template output");
     std::string stream;
     std::vector<std::string> names;
-    std::set<std::string> ambiguous;
-    const auto owners = owners_by_chart(handoff_->state_file(), ambiguous);
+    const auto owners = owners_by_chart(handoff_->state_file());
     std::size_t adopted = 0;
     for (const auto& d : docs) {
       if (d.kind != "CustomResourceDefinition") continue;
       names.push_back(d.name);
       const std::string chart = templated_by(d.text);
       auto owner = owners.find(chart);
-      if (chart.empty() || owner == owners.end() || ambiguous.count(chart) != 0) {
+      if (chart.empty() || owner == owners.end() || !owner->second) {
         if (!chart.empty())
           ctx.reporter.debug(name(), fmt::format("CRD {} (chart {}): no single release of {} renders it; applied "
                                                  "without Helm ownership metadata",
@@ -110,8 +110,8 @@ class ApplyCrds final : public Stage {
       if (!crd.is_object()) continue;
       auto& meta = crd["metadata"];
       meta["labels"]["app.kubernetes.io/managed-by"] = "Helm";
-      meta["annotations"]["meta.helm.sh/release-name"] = owner->second.name;
-      meta["annotations"]["meta.helm.sh/release-namespace"] = owner->second.ns;
+      meta["annotations"]["meta.helm.sh/release-name"] = owner->second->name;
+      meta["annotations"]["meta.helm.sh/release-namespace"] = owner->second->ns;
       stream += "---\n" + crd.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
       ++adopted;
     }

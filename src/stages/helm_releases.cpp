@@ -91,4 +91,11 @@ std::vector<HelmReleaseRecord> latest_helm_releases(kube::Client& client, kube::
   return out;
 }
 
+const HelmReleaseRecord* find_release(const std::vector<HelmReleaseRecord>& records, const std::string& ns,
+                                      const std::string& name) {
+  for (const auto& r : records)
+    if (r.name == name && r.ns == ns) return &r;
+  return nullptr;
+}
+
 }  // namespace fluxboot::stages

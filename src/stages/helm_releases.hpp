@@ -29,6 +29,10 @@ struct HelmReleaseRecord {
 // The latest revision of every release in the cluster. Secrets that do not decode are skipped.
 std::vector<HelmReleaseRecord> latest_helm_releases(kube::Client& client, kube::Deadline deadline);
 
+// The record of release ns/name in `records`, or nullptr.
+const HelmReleaseRecord* find_release(const std::vector<HelmReleaseRecord>& records, const std::string& ns,
+                                      const std::string& name);
+
 // Decodes one release Secret's data.release (exposed for tests); throws std::runtime_error.
 HelmReleaseRecord decode_helm_release(const std::string& data_release);
 

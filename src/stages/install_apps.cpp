@@ -130,9 +130,7 @@ class InstallApps final : public Stage {
       auto releases = latest_helm_releases(client, std::chrono::steady_clock::now() + std::chrono::seconds(5));
       for (const auto& spec : specs) {
         const std::string id = spec.ns + "/" + spec.name;
-        const HelmReleaseRecord* found = nullptr;
-        for (const auto& r : releases)
-          if (r.name == spec.name && r.ns == spec.ns) found = &r;
+        const HelmReleaseRecord* found = find_release(releases, spec.ns, spec.name);
         if (found == nullptr) {
           ctx.reporter.warn(name(), fmt::format("after the interrupt: release {} is not installed", id));
           continue;
@@ -256,9 +254,7 @@ class InstallApps final : public Stage {
     }
     for (const auto& spec : specs) {
       const std::string id = spec.ns + "/" + spec.name;
-      const HelmReleaseRecord* found = nullptr;
-      for (const auto& d : deployed)
-        if (d.name == spec.name && d.ns == spec.ns) found = &d;
+      const HelmReleaseRecord* found = find_release(deployed, spec.ns, spec.name);
       if (found == nullptr) return why = id + " is not installed", false;
       if (found->status != "deployed") return why = id + " is " + found->status, false;
       if (!spec.version.empty() && found->chart_version != spec.version &&
